@@ -1,0 +1,1 @@
+"""clash_pipeline: the paper-trading runtime of Clash of Clones."""

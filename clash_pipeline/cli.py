@@ -1,0 +1,166 @@
+"""`clash`: the command line of clash_pipeline. Run `clash --help` or `clash COMMAND --help`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from clash_pipeline.settings import INTERVALS_HELP, load_settings
+
+
+def _csv(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def _day(value: str) -> str:
+    try:
+        return date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from None
+
+
+def _today() -> str:
+    return datetime.now(UTC).date().isoformat()
+
+
+def cmd_ingest_hyperliquid(args: argparse.Namespace) -> int:
+    from clash_pipeline import inprocess
+
+    settings = load_settings()
+    coins, intervals = args.coins or list(settings.coins), args.intervals or list(settings.intervals)
+    instance = inprocess.local_instance()
+    start = args.start or _today()
+    end = args.end or (start if args.start else _today())
+    if end < start:
+        print(f"--end {end} is before --start {start}", file=sys.stderr)
+        return 2
+    print(f"hyperliquid history {start} .. {end} ({settings.source_mode}): coins {','.join(coins)}, "
+          f"intervals {','.join(intervals)}")
+    history = inprocess.ingest_history(settings, instance, start, end, coins, intervals)
+    ok = history.success
+    if not args.start:
+        ok = inprocess.ingest_snapshot(settings, instance, coins).success and ok
+    _print_status(settings)
+    return 0 if ok else 1
+
+
+def cmd_memory_status(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    if args.json:
+        from clash_pipeline.memory.db import open_memory
+        from clash_pipeline.memory.status import memory_status
+
+        conn = open_memory(settings.memory_path)
+        print(json.dumps([s.as_dict() for s in memory_status(conn)], indent=2))
+        return 0
+    _print_status(settings)
+    return 0
+
+
+def _print_status(settings) -> None:
+    from clash_pipeline.memory.db import open_memory
+    from clash_pipeline.memory.status import format_status, memory_status
+
+    conn = open_memory(settings.memory_path)
+    print(f"\nmarket memory: {settings.memory_path}")
+    print(format_status(memory_status(conn)))
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """The whole pipeline on the embedded default: history for the last days, then a snapshot."""
+    from clash_pipeline import inprocess
+
+    settings = load_settings()
+    instance = inprocess.local_instance()
+    first = (datetime.now(UTC).date() - timedelta(days=args.days - 1)).isoformat()
+    print(f"clash demo: source mode {settings.source_mode}, data folder {settings.home}")
+    print(f"1/2 history {first} .. {_today()} for {','.join(settings.coins)} ({','.join(settings.intervals)})")
+    history = inprocess.ingest_history(settings, instance, first, _today(), settings.coins, settings.intervals)
+    print("2/2 snapshot: universe, mids, contexts, books, funding pressure")
+    snapshot = inprocess.ingest_snapshot(settings, instance, settings.coins)
+    _print_status(settings)
+    archived = sum(1 for _ in settings.archive_dir.rglob("*.gz"))
+    print(f"\narchive: {archived} objects under {settings.archive_dir}")
+    print(f"dagster runs: {history.run_id} (history), {snapshot.run_id} (snapshot); `make ui` to look at them")
+    return 0 if history.success and snapshot.success else 1
+
+
+def cmd_record(args: argparse.Namespace) -> int:
+    """Live pulls that save every response in the replay layout (see README: Replay and recordings)."""
+    from clash_pipeline.ingest import hyperliquid as ingest
+    from clash_pipeline.sources.hyperliquid.connect import hyperliquid_client
+    from clash_pipeline.timeutil import DAY_MS, day_start_ms
+
+    settings = load_settings({**__import__("os").environ, "CLASH_SOURCE_MODE": "live"})
+    coins, intervals = args.coins or list(settings.coins), args.intervals or list(settings.intervals)
+    client = hyperliquid_client(settings, record_dir=Path(args.out))
+    try:
+        raws = ingest.pull_snapshot(client, coins)
+        if args.start:
+            start, end = day_start_ms(args.start), day_start_ms(args.end or args.start) + DAY_MS
+            raws += ingest.pull_candles(client, coins, intervals, start, end, print)
+            raws += ingest.pull_funding(client, coins, start, end, print)
+    finally:
+        client.close()
+    print(f"recorded {len(raws)} responses under {args.out}; replay with CLASH_REPLAY_DIR={args.out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="clash", description="clash_pipeline: market memory and the paper-trading runtime of Clash of Clones.",
+        epilog="Settings come from the environment: CLASH_HOME, CLASH_SOURCE_MODE, HYPERLIQUID_API_URL, "
+               "CLASH_REPLAY_DIR, CLASH_COINS, CLASH_INTERVALS (see README).")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser("demo", help="run the whole pipeline on the embedded default and print a summary")
+    demo.add_argument("--days", type=int, default=2, help="days of history to ingest, ending today (default 2)")
+    demo.set_defaults(func=cmd_demo)
+
+    ingest = commands.add_parser("ingest", help="ingest a source into market memory")
+    sources = ingest.add_subparsers(dest="source", required=True, metavar="SOURCE")
+    hl = sources.add_parser(
+        "hyperliquid", help="candles, funding history and volatility for a day range (and a snapshot when no "
+                            "range is given), through the Dagster assets, in process",
+        description="Runs the Hyperliquid assets in process on the local Dagster instance (the runs show in the "
+                    "UI). With --start/--end: the daily history partitions of that range, in one run. Without: "
+                    "today's history partition, then a snapshot (universe, mids, contexts, books).")
+    _coin_args(hl)
+    hl.add_argument("--start", type=_day, help="first day, YYYY-MM-DD (UTC)")
+    hl.add_argument("--end", type=_day, help="last day, inclusive, YYYY-MM-DD (default: --start)")
+    hl.set_defaults(func=cmd_ingest_hyperliquid)
+
+    memory = commands.add_parser("memory", help="inspect market memory")
+    memory_commands = memory.add_subparsers(dest="memory_command", required=True, metavar="ACTION")
+    status = memory_commands.add_parser("status", help="every table with its row count and time range")
+    status.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    status.set_defaults(func=cmd_memory_status)
+
+    record = commands.add_parser("record", help="call the live API and save every response for replay")
+    record.add_argument("--out", required=True, help="folder for the recordings (then CLASH_REPLAY_DIR=that)")
+    _coin_args(record)
+    record.add_argument("--start", type=_day, help="also record history from this day (YYYY-MM-DD)")
+    record.add_argument("--end", type=_day, help="last day of history, inclusive (default: --start)")
+    record.set_defaults(func=cmd_record)
+    return parser
+
+
+def _coin_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--coins", type=_csv, help="comma-separated coins, API names (BTC,ETH,xyz:TSLA,@107); "
+                                                   "default CLASH_COINS")
+    parser.add_argument("--intervals", type=_csv, help=f"comma-separated candle intervals ({INTERVALS_HELP}); "
+                                                       "default CLASH_INTERVALS")
+
+
+def main(argv: list[str] | None = None) -> int:
+    warnings.filterwarnings("ignore", category=UserWarning, module="dagster")
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

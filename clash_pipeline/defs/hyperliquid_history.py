@@ -1,0 +1,139 @@
+"""Hyperliquid market history: candles and funding, daily-partitioned for backfills, and the volatility profile.
+
+A backfill of many days runs as one run per contiguous range (`BackfillPolicy.single_run()`); every write is an
+upsert over the run's time window, so re-running a range changes nothing.
+"""
+
+
+import dagster as dg
+
+from clash_pipeline.defs.metadata import load_metadata, raw_metadata
+from clash_pipeline.defs.resources import HyperliquidResource, MarketMemoryResource
+from clash_pipeline.ingest import hyperliquid as ingest
+from clash_pipeline.memory.checks import candle_gaps, candle_ohlc_violations, count_rows, duplicate_keys
+from clash_pipeline.memory.tables import HL_CANDLES, HL_FUNDING_HISTORY
+from clash_pipeline.settings import load_settings
+from clash_pipeline.sources.http import RawResponse
+from clash_pipeline.timeutil import DAY_MS, day_start_ms, now_ms, to_ms
+
+SETTINGS = load_settings()
+GROUP = "hyperliquid_history"
+daily = dg.DailyPartitionsDefinition(start_date=SETTINGS.history_start, end_offset=1)
+one_run_per_range = dg.BackfillPolicy.single_run()
+
+
+class HistoryConfig(dg.Config):
+    """Which coins and candle intervals to pull (defaults: CLASH_COINS, CLASH_INTERVALS)."""
+
+    coins: list[str] = list(SETTINGS.coins)
+    intervals: list[str] = list(SETTINGS.intervals)
+
+
+def window_ms(context: dg.AssetExecutionContext) -> tuple[int, int]:
+    window = context.partition_time_window
+    return to_ms(window.start), to_ms(window.end)
+
+
+@dg.asset(partitions_def=daily, backfill_policy=one_run_per_range, io_manager_key="archive_io_manager",
+          group_name=GROUP, kinds={"python"})
+def hyperliquid_candles_raw(
+    context: dg.AssetExecutionContext, config: HistoryConfig, hyperliquid: HyperliquidResource
+) -> dg.Output[list[RawResponse]]:
+    """candleSnapshot responses for the partition window, paged by 5,000 candles, archived verbatim."""
+    start, end = window_ms(context)
+    with hyperliquid.client() as client:
+        raws = ingest.pull_candles(client, config.coins, config.intervals, start, end, context.log.info)
+    return dg.Output(raws, metadata=raw_metadata(raws))
+
+
+@dg.asset(partitions_def=daily, backfill_policy=one_run_per_range, group_name=GROUP, kinds={"sqlite"},
+          check_specs=[dg.AssetCheckSpec("no_duplicate_keys", asset="hyperliquid_candles"),
+                       dg.AssetCheckSpec("ohlc_sane", asset="hyperliquid_candles", blocking=True),
+                       dg.AssetCheckSpec("no_gap", asset="hyperliquid_candles")])
+def hyperliquid_candles(
+    context: dg.AssetExecutionContext, hyperliquid_candles_raw: list[RawResponse], market_memory: MarketMemoryResource
+) -> dg.MaterializeResult:
+    """OHLC candles (hl_candles), upserted over the window, with duplicate, OHLC and gap checks."""
+    start, end = window_ms(context)
+    with market_memory.connect() as conn:
+        load = ingest.write_candles(conn, hyperliquid_candles_raw, start, end)
+        for day in context.partition_keys:
+            day_start = day_start_ms(day)
+            context.log.info(f"candles {day}: {count_rows(conn, HL_CANDLES, day_start, day_start + DAY_MS)} rows stored")
+        dupes = duplicate_keys(conn, HL_CANDLES, start, end)
+        bad = candle_ohlc_violations(conn, start, end)
+        gaps = candle_gaps(conn, start, min(end, now_ms()))
+    return dg.MaterializeResult(
+        metadata=load_metadata([load]),
+        check_results=[
+            dg.AssetCheckResult(check_name="no_duplicate_keys", passed=dupes == 0, metadata={"duplicates": dupes}),
+            dg.AssetCheckResult(check_name="ohlc_sane", passed=bad == 0, metadata={"violations": bad}),
+            dg.AssetCheckResult(check_name="no_gap", passed=not gaps,
+                                metadata={"series_with_gaps": len(gaps), "gaps": dg.MetadataValue.json(gaps[:20])}),
+        ],
+    )
+
+
+@dg.asset(partitions_def=daily, backfill_policy=one_run_per_range, io_manager_key="archive_io_manager",
+          group_name=GROUP, kinds={"python"})
+def hyperliquid_funding_history_raw(
+    context: dg.AssetExecutionContext, config: HistoryConfig, hyperliquid: HyperliquidResource
+) -> dg.Output[list[RawResponse]]:
+    """fundingHistory responses for the window, paged on the last returned time, archived verbatim."""
+    start, end = window_ms(context)
+    with hyperliquid.client() as client:
+        raws = ingest.pull_funding(client, config.coins, start, end, context.log.info)
+    return dg.Output(raws, metadata=raw_metadata(raws))
+
+
+@dg.asset(partitions_def=daily, backfill_policy=one_run_per_range, group_name=GROUP, kinds={"sqlite"},
+          check_specs=[dg.AssetCheckSpec("no_duplicate_keys", asset="hyperliquid_funding_history")])
+def hyperliquid_funding_history(
+    context: dg.AssetExecutionContext, hyperliquid_funding_history_raw: list[RawResponse],
+    market_memory: MarketMemoryResource,
+) -> dg.MaterializeResult:
+    """Hourly funding history (hl_funding_history), keyed on the hour."""
+    start, end = window_ms(context)
+    with market_memory.connect() as conn:
+        load = ingest.write_funding_history(conn, hyperliquid_funding_history_raw, start, end)
+        dupes = duplicate_keys(conn, HL_FUNDING_HISTORY, start, end)
+    return dg.MaterializeResult(
+        metadata=load_metadata([load]),
+        check_results=[dg.AssetCheckResult(check_name="no_duplicate_keys", passed=dupes == 0,
+                                           metadata={"duplicates": dupes})],
+    )
+
+
+@dg.asset(partitions_def=daily, backfill_policy=one_run_per_range, group_name=GROUP, kinds={"sqlite"},
+          deps=[hyperliquid_candles])
+def hyperliquid_volatility(
+    context: dg.AssetExecutionContext, market_memory: MarketMemoryResource
+) -> dg.MaterializeResult:
+    """Volatility profile (hl_volatility): realized volatility over 14/30/90 candles and ATR, hourly."""
+    start, end = window_ms(context)
+    with market_memory.connect() as conn:
+        series = conn.execute("SELECT DISTINCT coin, interval FROM hl_candles WHERE open_ms >= ? AND open_ms < ?",
+                              (start, end)).fetchall()
+        coins = sorted({coin for coin, _ in series})
+        intervals = sorted({interval for _, interval in series})
+        load = ingest.write_volatility(conn, coins, intervals, start, end)
+    return dg.MaterializeResult(metadata=load_metadata([load]))
+
+
+history_assets = [hyperliquid_candles_raw, hyperliquid_candles, hyperliquid_funding_history_raw,
+                  hyperliquid_funding_history, hyperliquid_volatility]
+history_job = dg.define_asset_job("hyperliquid_history_job", selection=history_assets)
+
+
+@dg.schedule(cron_schedule="*/15 * * * *", job=history_job, execution_timezone="UTC")
+def hyperliquid_history_schedule(context: dg.ScheduleEvaluationContext):
+    """Every 15 minutes, today's partition (candles so far); in the first hour of a day, yesterday's as well."""
+    today = daily.get_last_partition_key(current_time=context.scheduled_execution_time)
+    keys = daily.get_partition_keys(current_time=context.scheduled_execution_time)[-2:]
+    if context.scheduled_execution_time.hour != 0:
+        keys = [today]
+    for key in keys:
+        yield dg.RunRequest(run_key=f"{key}@{context.scheduled_execution_time.isoformat()}", partition_key=key)
+
+
+defs = dg.Definitions(assets=history_assets, jobs=[history_job], schedules=[hyperliquid_history_schedule])

@@ -1,0 +1,115 @@
+"""Hyperliquid snapshots: the universe, mids, contexts, books and funding pressure, refreshed on a schedule.
+
+One raw pull (`hyperliquid_snapshot_raw`) holds every response of a refresh; each downstream asset parses the
+part it needs and writes its table family in one transaction.
+"""
+
+
+from datetime import timedelta
+
+import dagster as dg
+
+from clash_pipeline.defs.metadata import load_metadata, raw_metadata
+from clash_pipeline.defs.resources import HyperliquidResource, MarketMemoryResource
+from clash_pipeline.ingest import hyperliquid as ingest
+from clash_pipeline.memory import tables as t
+from clash_pipeline.memory.checks import latest_age_ms
+from clash_pipeline.memory.upsert import Table
+from clash_pipeline.settings import load_settings
+from clash_pipeline.sources.http import RawResponse
+from clash_pipeline.universe.taxonomy import load_taxonomy
+
+SETTINGS = load_settings()
+GROUP = "hyperliquid_snapshot"
+FRESH_WITHIN = timedelta(minutes=15)
+fresh = dg.FreshnessPolicy.time_window(fail_window=FRESH_WITHIN)
+
+
+class SnapshotConfig(dg.Config):
+    """Coins whose L2 books are read (default: CLASH_COINS)."""
+
+    book_coins: list[str] = list(SETTINGS.coins)
+
+
+@dg.asset(io_manager_key="archive_io_manager", group_name=GROUP, kinds={"python"})
+def hyperliquid_snapshot_raw(config: SnapshotConfig, hyperliquid: HyperliquidResource) -> dg.Output[list[RawResponse]]:
+    """perpDexs, metaAndAssetCtxs of every dex, spotMetaAndAssetCtxs, allMids, predictedFundings, categories and
+    l2Book responses of one refresh, archived verbatim."""
+    with hyperliquid.client() as client:
+        raws = ingest.pull_snapshot(client, config.book_coins)
+    return dg.Output(raws, metadata=raw_metadata(raws))
+
+
+@dg.asset(group_name=GROUP, kinds={"sqlite"})
+def hyperliquid_asset_universe(hyperliquid_snapshot_raw: list[RawResponse], market_memory: MarketMemoryResource):
+    """Perps (every dex) and spot pairs with size decimals, leverage, margin tiers, and the product taxonomy."""
+    taxonomy = load_taxonomy()
+    with market_memory.connect() as conn:
+        loads = ingest.write_universe(conn, hyperliquid_snapshot_raw, taxonomy)
+        counts = conn.execute("SELECT category, COUNT(*) FROM asset_categories GROUP BY category ORDER BY 1").fetchall()
+    metadata = load_metadata(loads)
+    metadata.update({f"category/{category}": count for category, count in counts})
+    metadata["taxonomy_version"] = taxonomy.version
+    return dg.MaterializeResult(metadata=metadata)
+
+
+@dg.asset(group_name=GROUP, kinds={"sqlite"}, freshness_policy=fresh)
+def hyperliquid_mids(hyperliquid_snapshot_raw: list[RawResponse], market_memory: MarketMemoryResource):
+    """Mid prices of every perp and spot pair (hl_mids)."""
+    with market_memory.connect() as conn:
+        load = ingest.write_mids(conn, hyperliquid_snapshot_raw)
+    return dg.MaterializeResult(metadata=load_metadata([load]))
+
+
+@dg.asset(group_name=GROUP, kinds={"sqlite"}, freshness_policy=fresh)
+def hyperliquid_asset_contexts(hyperliquid_snapshot_raw: list[RawResponse], market_memory: MarketMemoryResource):
+    """Asset contexts (hl_asset_ctxs) and positioning pressure (hl_positioning): OI and its change, 24h notional
+    volume, mark/oracle premium."""
+    with market_memory.connect() as conn:
+        loads = ingest.write_contexts(conn, hyperliquid_snapshot_raw)
+    return dg.MaterializeResult(metadata=load_metadata(loads))
+
+
+@dg.asset(group_name=GROUP, kinds={"sqlite"}, freshness_policy=fresh)
+def hyperliquid_liquidity(hyperliquid_snapshot_raw: list[RawResponse], market_memory: MarketMemoryResource):
+    """L2 book levels (hl_book_levels) and the liquidity profile (hl_liquidity): spread, depth within
+    10/50/100 bps, imbalance."""
+    with market_memory.connect() as conn:
+        loads = ingest.write_books(conn, hyperliquid_snapshot_raw)
+    metadata = load_metadata(loads[::-1])
+    for row in loads[1].preview:
+        metadata[f"spread_bps/{row['coin']}"] = float(row["spread_bps"])
+    return dg.MaterializeResult(metadata=metadata)
+
+
+@dg.asset(group_name=GROUP, kinds={"sqlite"}, freshness_policy=fresh)
+def hyperliquid_funding_pressure(hyperliquid_snapshot_raw: list[RawResponse], market_memory: MarketMemoryResource):
+    """Current and predicted funding, premium, and 24h/7d sums of the stored history (hl_funding_pressure)."""
+    with market_memory.connect() as conn:
+        loads = ingest.write_funding_pressure(conn, hyperliquid_snapshot_raw)
+    return dg.MaterializeResult(metadata=load_metadata(loads[::-1]))
+
+
+def _freshness_check(asset: dg.AssetsDefinition, table: Table) -> dg.AssetChecksDefinition:
+    @dg.asset_check(asset=asset, name=f"{table.name}_fresh",
+                    description=f"The newest {table.name} row is less than {FRESH_WITHIN} old.")
+    def check(market_memory: MarketMemoryResource) -> dg.AssetCheckResult:
+        with market_memory.connect() as conn:
+            age = latest_age_ms(conn, table)
+        passed = age is not None and age <= FRESH_WITHIN.total_seconds() * 1000
+        return dg.AssetCheckResult(passed=passed, metadata={"age_seconds": None if age is None else age / 1000})
+
+    return check
+
+
+snapshot_assets = [hyperliquid_snapshot_raw, hyperliquid_asset_universe, hyperliquid_mids,
+                   hyperliquid_asset_contexts, hyperliquid_liquidity, hyperliquid_funding_pressure]
+freshness_checks = [_freshness_check(hyperliquid_mids, t.HL_MIDS),
+                    _freshness_check(hyperliquid_asset_contexts, t.HL_ASSET_CTXS),
+                    _freshness_check(hyperliquid_liquidity, t.HL_LIQUIDITY)]
+snapshot_job = dg.define_asset_job("hyperliquid_snapshot_job", selection=snapshot_assets)
+snapshot_schedule = dg.ScheduleDefinition(name="hyperliquid_snapshot_schedule", job=snapshot_job,
+                                          cron_schedule="*/5 * * * *", execution_timezone="UTC")
+
+defs = dg.Definitions(assets=snapshot_assets, asset_checks=freshness_checks, jobs=[snapshot_job],
+                      schedules=[snapshot_schedule])

@@ -1,0 +1,230 @@
+"""Hyperliquid ingestion: pulls return raw responses (archived as they are); writes parse a whole batch first,
+then upsert it in one transaction, so a malformed response writes nothing and leaves earlier data untouched."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+
+from clash_pipeline.ingest.load import Load, write_batch
+from clash_pipeline.market.funding import funding_pressure_row
+from clash_pipeline.market.liquidity import liquidity_profile
+from clash_pipeline.market.positioning import positioning_row
+from clash_pipeline.market.volatility import WINDOWS, volatility_rows
+from clash_pipeline.memory import tables as t
+from clash_pipeline.sources.http import RawResponse
+from clash_pipeline.sources.hyperliquid import normalize as n
+from clash_pipeline.sources.hyperliquid.client import HyperliquidClient, parse
+from clash_pipeline.sources.hyperliquid.models import PerpDex
+from clash_pipeline.timeutil import DAY_MS, interval_ms, iso, now_ms
+from clash_pipeline.universe.taxonomy import Asset, Taxonomy, trending
+
+log = logging.getLogger("clash_pipeline")
+Progress = Callable[[str], None]
+
+
+# -- pulls ----------------------------------------------------------------------------------------------------
+def pull_snapshot(client: HyperliquidClient, book_coins: Sequence[str]) -> list[RawResponse]:
+    """Everything a snapshot needs: dexes, metas and contexts of every dex, spot, mids, predicted funding,
+    API categories, and the L2 book of each tracked coin."""
+    dexes_raw = client.perp_dexs()
+    dexes = [dex.name for dex in parse(dexes_raw) if isinstance(dex, PerpDex)]
+    raws = [dexes_raw]
+    raws += [client.meta_and_asset_ctxs(dex) for dex in ["", *dexes]]
+    raws += [client.spot_meta_and_asset_ctxs(), client.all_mids(), client.predicted_fundings()]
+    raws += [r for r in (client.optional_info({"type": "perpCategories"}),
+                         client.optional_info({"type": "perpConciseAnnotations"})) if r is not None]
+    raws += [client.l2_book(coin) for coin in book_coins]
+    return raws
+
+
+def pull_candles(
+    client: HyperliquidClient, coins: Sequence[str], intervals: Sequence[str], start_ms: int, end_ms: int,
+    progress: Progress = log.info,
+) -> list[RawResponse]:
+    raws = []
+    for coin in coins:
+        for interval in intervals:
+            pages = client.candle_pages(coin, interval, start_ms, end_ms)
+            raws += pages
+            progress(f"pulled candles {coin} {interval} {iso(start_ms)} -> {iso(end_ms)}: {len(pages)} page(s)")
+    return raws
+
+
+def pull_funding(
+    client: HyperliquidClient, coins: Sequence[str], start_ms: int, end_ms: int, progress: Progress = log.info
+) -> list[RawResponse]:
+    raws = []
+    for coin in coins:
+        pages = client.funding_pages(coin, start_ms, end_ms)
+        raws += pages
+        progress(f"pulled funding {coin} {iso(start_ms)} -> {iso(end_ms)}: {len(pages)} page(s)")
+    return raws
+
+
+# -- writes ---------------------------------------------------------------------------------------------------
+def _by_endpoint(raws: Sequence[RawResponse], endpoint: str) -> list[RawResponse]:
+    return [raw for raw in raws if raw.endpoint == endpoint]
+
+
+def write_candles(conn: sqlite3.Connection, raws: Sequence[RawResponse], start_ms: int, end_ms: int) -> Load:
+    """Candles opening in [start_ms, end_ms) (a page may hold the candle before start_ms; it is kept out)."""
+    rows = []
+    for raw in _by_endpoint(raws, "candleSnapshot"):
+        rows += [row for row in n.candle_rows(parse(raw)) if start_ms <= row[2] < end_ms]
+    return write_batch(conn, [(t.HL_CANDLES, rows)])[0]
+
+
+def write_funding_history(conn: sqlite3.Connection, raws: Sequence[RawResponse], start_ms: int, end_ms: int) -> Load:
+    rows = []
+    for raw in _by_endpoint(raws, "fundingHistory"):
+        rows += [row for row in n.funding_rows(parse(raw)) if start_ms <= row[2] < end_ms]
+    unique = list({(row[0], row[1]): row for row in rows}.values())
+    return write_batch(conn, [(t.HL_FUNDING_HISTORY, unique)])[0]
+
+
+def _dex_of(raw: RawResponse) -> str:
+    return raw.request.get("dex", "")
+
+
+def write_universe(conn: sqlite3.Connection, raws: Sequence[RawResponse], taxonomy: Taxonomy) -> list[Load]:
+    """Assets of every dex and spot, margin tiers, API categories, and the product taxonomy (with Trending)."""
+    perp_snapshots = [(raw, parse(raw)) for raw in _by_endpoint(raws, "metaAndAssetCtxs")]
+    spot_raw = _by_endpoint(raws, "spotMetaAndAssetCtxs")
+    spot = parse(spot_raw[0]) if spot_raw else None
+    dex_order = [""] + [d.name for raw in _by_endpoint(raws, "perpDexs") for d in parse(raw) if d is not None]
+    api_categories: dict[str, tuple[str, str | None]] = {}
+    for raw in _by_endpoint(raws, "perpCategories"):
+        api_categories.update({coin: (category, None) for coin, category in parse(raw)})
+    for raw in _by_endpoint(raws, "perpConciseAnnotations"):
+        for coin, note in parse(raw):
+            api_categories[coin] = (note.category, ",".join(note.keywords) if note.keywords else None)
+    tokens = {token.index: token.name for token in spot.meta.tokens} if spot else {}
+
+    assets, tiers, ctx_stats, stamp = [], [], [], max((r.fetched_ms for r in raws), default=0)
+    for raw, snapshot in perp_snapshots:
+        dex = _dex_of(raw)
+        collateral = tokens.get(snapshot.meta.collateralToken or 0, "USDC")
+        assets += n.perp_asset_rows(snapshot.meta, dex, dex_order.index(dex) if dex in dex_order else 0, stamp,
+                                    collateral)
+        tiers += n.margin_tier_rows(snapshot.meta, dex)
+        ctx_stats += [(a.name, c.dayNtlVlm, c.openInterest) for a, c in zip(snapshot.meta.universe, snapshot.ctxs)]
+    if spot:
+        assets += n.spot_asset_rows(spot, stamp)
+
+    previous_oi = _previous_open_interest(conn, stamp)
+    hot = set(trending(taxonomy, [
+        (coin, volume, (oi - previous_oi[coin][1]) / previous_oi[coin][1] * 100
+         if coin in previous_oi and previous_oi[coin][1] else None)
+        for coin, volume, oi in ctx_stats
+    ]))
+    categories = []
+    for row in assets:
+        coin, kind, dex, base, quote = row[0], row[1], row[2], row[5], row[6]
+        asset = Asset(coin, kind, dex, base, quote, api_categories.get(coin, (None,))[0])
+        for category, subcategory, rule in taxonomy.categorize(asset):
+            categories.append((coin, category, subcategory, rule, taxonomy.version, stamp))
+        if coin in hot:
+            categories.append((coin, "Trending", "", "trending:volume+oi_change", taxonomy.version, stamp))
+    api_rows = [(coin, category, keywords, stamp) for coin, (category, keywords) in api_categories.items()]
+    batch = [(t.HL_ASSETS, assets), (t.HL_MARGIN_TIERS, tiers), (t.HL_API_CATEGORIES, api_rows),
+             (t.ASSET_CATEGORIES, categories)]
+    # Categories are a current view: rows that the latest mapping no longer produces are dropped.
+    return write_batch(conn, batch, then=[("DELETE FROM asset_categories WHERE updated_ms < ?", (stamp,))])
+
+
+def _previous_open_interest(conn: sqlite3.Connection, before_ms: int) -> dict[str, tuple[int, float]]:
+    """The latest stored (ts_ms, open_interest) per coin strictly before `before_ms`."""
+    rows = conn.execute(
+        "SELECT coin, MAX(ts_ms), open_interest FROM hl_asset_ctxs WHERE ts_ms < ? AND open_interest IS NOT NULL "
+        "GROUP BY coin",
+        (before_ms,),
+    )
+    return {coin: (ts, oi) for coin, ts, oi in rows}
+
+
+def write_mids(conn: sqlite3.Connection, raws: Sequence[RawResponse]) -> Load:
+    rows = []
+    for raw in _by_endpoint(raws, "allMids"):
+        rows += [(coin, raw.fetched_ms, mid) for coin, mid in parse(raw).items()]
+    return write_batch(conn, [(t.HL_MIDS, rows)])[0]
+
+
+def write_contexts(conn: sqlite3.Connection, raws: Sequence[RawResponse]) -> list[Load]:
+    """Asset contexts (perps of every dex and spot) and the positioning pressure derived from them."""
+    ctx_rows, positioning = [], []
+    perp_snapshots = [(raw, parse(raw)) for raw in _by_endpoint(raws, "metaAndAssetCtxs")]
+    spot = [(raw, parse(raw)) for raw in _by_endpoint(raws, "spotMetaAndAssetCtxs")]
+    for raw, snapshot in perp_snapshots:
+        previous = _previous_open_interest(conn, raw.fetched_ms)
+        for asset, ctx in zip(snapshot.meta.universe, snapshot.ctxs, strict=True):
+            positioning.append(positioning_row(asset.name, raw.fetched_ms, ctx.openInterest, ctx.markPx,
+                                               ctx.oraclePx, ctx.dayNtlVlm, previous.get(asset.name)))
+        ctx_rows += n.perp_ctx_rows(snapshot, raw.fetched_ms)
+    for raw, snapshot in spot:
+        ctx_rows += n.spot_ctx_rows(snapshot, raw.fetched_ms)
+    return write_batch(conn, [(t.HL_ASSET_CTXS, ctx_rows), (t.HL_POSITIONING, positioning)])
+
+
+def write_funding_pressure(conn: sqlite3.Connection, raws: Sequence[RawResponse]) -> list[Load]:
+    """Predicted funding per venue, and funding pressure per perp with 24h/7d sums of the stored history."""
+    predicted_rows, hl_predicted = [], {}
+    for raw in _by_endpoint(raws, "predictedFundings"):
+        for coin, venues in parse(raw):
+            for venue, value in venues:
+                if value is None:
+                    continue
+                predicted_rows.append((coin, venue, raw.fetched_ms, value.fundingRate, value.nextFundingTime))
+                if venue == "HlPerp":
+                    hl_predicted[coin] = value.fundingRate
+    snapshots = [(raw, parse(raw)) for raw in _by_endpoint(raws, "metaAndAssetCtxs")]
+    stamp = max((raw.fetched_ms for raw, _ in snapshots), default=0)
+    history: dict[str, list[tuple[int, float]]] = defaultdict(list)
+    for coin, hour, rate in conn.execute(
+        "SELECT coin, hour_ms, funding_rate FROM hl_funding_history WHERE hour_ms > ? AND hour_ms <= ? "
+        "ORDER BY coin, hour_ms",
+        (stamp - 8 * DAY_MS, stamp),
+    ):
+        history[coin].append((hour, rate))
+    pressure = [
+        funding_pressure_row(asset.name, raw.fetched_ms, ctx.funding, ctx.premium, hl_predicted.get(asset.name),
+                             history.get(asset.name, []))
+        for raw, snapshot in snapshots
+        for asset, ctx in zip(snapshot.meta.universe, snapshot.ctxs, strict=True)
+    ]
+    return write_batch(conn, [(t.HL_PREDICTED_FUNDINGS, predicted_rows), (t.HL_FUNDING_PRESSURE, pressure)])
+
+
+def write_books(conn: sqlite3.Connection, raws: Sequence[RawResponse]) -> list[Load]:
+    """L2 book levels (what paper fills walk) and the liquidity profile of each book."""
+    levels, liquidity = [], []
+    for raw in _by_endpoint(raws, "l2Book"):
+        book = parse(raw)
+        rows = n.book_level_rows(book)
+        levels += rows
+        profile = liquidity_profile([(r[4], r[5]) for r in rows if r[2] == "bid"],
+                                    [(r[4], r[5]) for r in rows if r[2] == "ask"])
+        if profile is not None:
+            liquidity.append((book.coin, book.time, *profile))
+    return write_batch(conn, [(t.HL_BOOK_LEVELS, levels), (t.HL_LIQUIDITY, liquidity)])
+
+
+def write_volatility(
+    conn: sqlite3.Connection, coins: Sequence[str], intervals: Sequence[str], start_ms: int, end_ms: int
+) -> Load:
+    """Volatility profile as of each hourly close in [start_ms, end_ms], from stored, completed candles (with
+    look-back); a candle still forming is left out."""
+    rows, completed_before = [], now_ms()
+    for coin in coins:
+        for interval in intervals:
+            step = interval_ms(interval)
+            bars = conn.execute(
+                "SELECT open_ms, close_ms, open, high, low, close FROM hl_candles "
+                "WHERE coin = ? AND interval = ? AND open_ms >= ? AND open_ms < ? AND close_ms < ? ORDER BY open_ms",
+                (coin, interval, start_ms - (max(WINDOWS) + 1) * step, end_ms, completed_before),
+            ).fetchall()
+            rows += volatility_rows(coin, interval, step, bars, start_ms)
+    return write_batch(conn, [(t.HL_VOLATILITY, rows)])[0]
+

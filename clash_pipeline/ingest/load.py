@@ -1,0 +1,46 @@
+"""Write a parsed batch in one transaction and describe what was written."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from clash_pipeline.memory.db import transaction
+from clash_pipeline.memory.upsert import Table, upsert
+
+PREVIEW_ROWS = 5
+
+
+@dataclass(frozen=True)
+class Load:
+    """What one write put into one table: row count, time range, a few rows to look at."""
+
+    table: str
+    rows: int
+    first_ms: int | None = None
+    last_ms: int | None = None
+    preview: list[dict] = field(default_factory=list)
+
+
+def describe(table: Table, rows: Sequence[Sequence[object]]) -> Load:
+    times = []
+    if table.time_column and rows:
+        index = table.columns.index(table.time_column)
+        times = [row[index] for row in rows]
+    preview = [dict(zip(table.columns, row)) for row in rows[:PREVIEW_ROWS]]
+    return Load(table.name, len(rows), min(times, default=None), max(times, default=None), preview)
+
+
+def write_batch(
+    conn: sqlite3.Connection,
+    batch: Sequence[tuple[Table, Sequence[Sequence[object]]]],
+    then: Sequence[tuple[str, tuple]] = (),
+) -> list[Load]:
+    """Upsert every (table, rows) of a batch, then run `then` statements, in one transaction: all or none."""
+    with transaction(conn):
+        for table, rows in batch:
+            upsert(conn, table, rows)
+        for sql, params in then:
+            conn.execute(sql, params)
+    return [describe(table, rows) for table, rows in batch]

@@ -1,0 +1,1 @@
+"""Market measures derived from stored data: liquidity, volatility, funding and positioning pressure."""

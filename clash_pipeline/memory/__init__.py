@@ -1,0 +1,1 @@
+"""SQLite market memory: connection, migrations, idempotent upserts and status."""

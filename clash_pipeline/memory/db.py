@@ -1,0 +1,110 @@
+"""Connections to market memory and the migration runner."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from clash_pipeline.settings import PROJECT_ROOT
+from clash_pipeline.timeutil import now_ms
+
+MIGRATIONS_DIR = PROJECT_ROOT / "sql"
+BUSY_TIMEOUT_MS = 30_000
+
+
+class MigrationError(RuntimeError):
+    """A migration file cannot be applied, or changed after it was applied."""
+
+
+def connect(path: Path | str) -> sqlite3.Connection:
+    """Open market memory with WAL, a busy timeout and foreign keys on; autocommit off by default."""
+    if str(path) != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    return conn
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One write transaction: all of it commits, or none of it."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def migration_files(directory: Path = MIGRATIONS_DIR) -> list[tuple[int, Path]]:
+    """Numbered `NNNN_name.sql` files, in order."""
+    found = []
+    for path in sorted(directory.glob("*.sql")):
+        prefix = path.name.split("_", 1)[0]
+        if not prefix.isdigit():
+            raise MigrationError(f"migration file {path.name} does not start with a number")
+        found.append((int(prefix), path))
+    versions = [v for v, _ in found]
+    if len(set(versions)) != len(versions):
+        raise MigrationError(f"two migration files share a number in {directory}")
+    return found
+
+
+def migrate(conn: sqlite3.Connection, directory: Path = MIGRATIONS_DIR) -> list[int]:
+    """Apply pending migrations in order; return the versions applied now.
+
+    Each applied file's sha256 is recorded; a file whose content changed after it was applied is refused.
+    """
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        "version INTEGER PRIMARY KEY, name TEXT NOT NULL, sha256 TEXT NOT NULL, applied_ms INTEGER NOT NULL)"
+    )
+    applied = {v: (name, sha) for v, name, sha in conn.execute("SELECT version, name, sha256 FROM schema_migrations")}
+    done = []
+    for version, path in migration_files(directory):
+        text = path.read_text()
+        sha = hashlib.sha256(text.encode()).hexdigest()
+        if version in applied:
+            if applied[version][1] != sha:
+                raise MigrationError(
+                    f"migration {path.name} changed after it was applied; add a new numbered file instead"
+                )
+            continue
+        with transaction(conn):
+            for statement in _statements(text):
+                conn.execute(statement)
+            conn.execute(
+                "INSERT INTO schema_migrations (version, name, sha256, applied_ms) VALUES (?, ?, ?, ?)",
+                (version, path.name, sha, now_ms()),
+            )
+        done.append(version)
+    return done
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration script into complete statements (executescript would commit on its own)."""
+    statements, current = [], []
+    for line in script.splitlines():
+        current.append(line)
+        candidate = "\n".join(current).strip()
+        if candidate and sqlite3.complete_statement(candidate):
+            statements.append(candidate)
+            current = []
+    rest = "\n".join(current).strip()
+    if rest and not all(line.strip().startswith("--") or not line.strip() for line in current):
+        raise MigrationError(f"incomplete SQL statement at the end of a migration: {rest[:80]!r}")
+    return statements
+
+
+def open_memory(path: Path | str) -> sqlite3.Connection:
+    """Connect and bring the schema up to date."""
+    conn = connect(path)
+    migrate(conn)
+    return conn

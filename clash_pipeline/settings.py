@@ -1,0 +1,81 @@
+"""Settings read from the environment, in one place.
+
+Every external system is reached through a value here, so that the same code runs on the embedded
+default (replay data, SQLite under the data folder, a local archive) and in production (live APIs)
+by configuration alone.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+HYPERLIQUID_MAINNET_URL = "https://api.hyperliquid.xyz"
+HYPERLIQUID_TESTNET_URL = "https://api.hyperliquid-testnet.xyz"
+SOURCE_MODES = ("replay", "live")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a process needs to know about where things live and which mode it runs in."""
+
+    home: Path
+    source_mode: str
+    hyperliquid_url: str
+    replay_dir: Path | None
+    coins: tuple[str, ...]
+    intervals: tuple[str, ...]
+    history_start: str
+
+    @property
+    def memory_path(self) -> Path:
+        return self.home / "market_memory.sqlite"
+
+    @property
+    def archive_dir(self) -> Path:
+        return self.home / "archive"
+
+    @property
+    def dagster_dir(self) -> Path:
+        return self.home / "dagster"
+
+
+def _csv(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    """Read settings from `env` (default: the process environment)."""
+    env = dict(os.environ if env is None else env)
+    mode = env.get("CLASH_SOURCE_MODE", "replay").strip().lower()
+    if mode not in SOURCE_MODES:
+        raise ValueError(f"CLASH_SOURCE_MODE must be one of {SOURCE_MODES}, not {mode!r}")
+    replay_dir = env.get("CLASH_REPLAY_DIR")
+    return Settings(
+        home=Path(env.get("CLASH_HOME", PROJECT_ROOT / ".clash")).resolve(),
+        source_mode=mode,
+        hyperliquid_url=env.get("HYPERLIQUID_API_URL", HYPERLIQUID_MAINNET_URL).rstrip("/"),
+        replay_dir=Path(replay_dir).resolve() if replay_dir else None,
+        coins=_csv(env.get("CLASH_COINS", "BTC,ETH,SOL,HYPE")),
+        intervals=_csv(env.get("CLASH_INTERVALS", "1m,5m,15m,1h,4h,1d")),
+        history_start=env.get("CLASH_HISTORY_START", "2026-10-01"),
+    )
+
+
+def prepare_dagster_env() -> Settings:
+    """Point Dagster at the top-level dagster.yaml and keep its storage under the data folder.
+
+    Sets DAGSTER_HOME (if unset) to the project root and CLASH_DAGSTER_DIR to an absolute path, which
+    dagster.yaml reads through `env:` values; turns telemetry off.
+    """
+    settings = load_settings()
+    os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT))
+    os.environ.setdefault("CLASH_DAGSTER_DIR", str(settings.dagster_dir))
+    os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
+    Path(os.environ["CLASH_DAGSTER_DIR"]).mkdir(parents=True, exist_ok=True)
+    return settings
+
+
+INTERVALS_HELP = "1m,3m,5m,15m,30m,1h,2h,4h,8h,12h,1d"

@@ -1,0 +1,1 @@
+"""Hyperliquid: the trade universe (public `info` endpoint)."""
