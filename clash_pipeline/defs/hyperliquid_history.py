@@ -5,6 +5,8 @@ upsert over the run's time window, so re-running a range changes nothing.
 """
 
 
+from datetime import timedelta
+
 import dagster as dg
 
 from clash_pipeline.defs.metadata import load_metadata, raw_metadata
@@ -128,11 +130,9 @@ history_job = dg.define_asset_job("hyperliquid_history_job", selection=history_a
 @dg.schedule(cron_schedule="*/15 * * * *", job=history_job, execution_timezone="UTC")
 def hyperliquid_history_schedule(context: dg.ScheduleEvaluationContext):
     """Every 15 minutes, today's partition (candles so far); in the first hour of a day, yesterday's as well."""
-    today = daily.get_last_partition_key(current_time=context.scheduled_execution_time)
-    keys = daily.get_partition_keys(current_time=context.scheduled_execution_time)[-2:]
-    if context.scheduled_execution_time.hour != 0:
-        keys = [today]
-    for key in keys:
+    now = context.scheduled_execution_time
+    keys = [(now.date() - timedelta(days=1)).isoformat()] if now.hour == 0 else []
+    for key in [*keys, now.date().isoformat()]:
         yield dg.RunRequest(run_key=f"{key}@{context.scheduled_execution_time.isoformat()}", partition_key=key)
 
 

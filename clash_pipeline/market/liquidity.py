@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 DEPTH_BANDS_BPS = (10, 50, 100)
+EDGE_BPS = 1e-9
 
 Level = tuple[float, float]  # (px, sz)
 
@@ -22,9 +23,9 @@ def liquidity_profile(bids: Sequence[Level], asks: Sequence[Level]) -> tuple[flo
     mid = (best_bid + best_ask) / 2
     depths: list[float] = []
     for band in DEPTH_BANDS_BPS:
-        low, high = mid * (1 - band / 10_000), mid * (1 + band / 10_000)
-        depths.append(sum(px * sz for px, sz in bids if px >= low))
-        depths.append(sum(px * sz for px, sz in asks if px <= high))
+        limit = band + EDGE_BPS  # a level exactly on the band's edge is inside it
+        depths.append(sum(px * sz for px, sz in bids if (mid - px) / mid * 10_000 <= limit))
+        depths.append(sum(px * sz for px, sz in asks if (px - mid) / mid * 10_000 <= limit))
     bid_wide, ask_wide = depths[-2], depths[-1]
     total = bid_wide + ask_wide
     imbalance = (bid_wide - ask_wide) / total if total else 0.0

@@ -1,0 +1,39 @@
+"""Helpers for tests: raw responses from files or bytes, and replay clients on a fixed clock."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+
+from clash_pipeline.sources.http import RawResponse, RetryPolicy, SourceHttp
+from clash_pipeline.sources.hyperliquid.client import HyperliquidClient
+from clash_pipeline.sources.hyperliquid.replay import HyperliquidReplay
+from clash_pipeline.sources.replay import ReplayTransport
+
+
+def raw(endpoint: str, body: bytes | str | Path, request: dict | None = None, fetched_ms: int = 0) -> RawResponse:
+    if isinstance(body, Path):
+        body = body.read_bytes()
+    if isinstance(body, str):
+        body = body.encode()
+    return RawResponse("hyperliquid", endpoint, "POST", "/info", request or {"type": endpoint}, 200, body,
+                       fetched_ms)
+
+
+def replay_client(now_ms: int, **http: object) -> HyperliquidClient:
+    transport = ReplayTransport("hyperliquid", HyperliquidReplay(clock=lambda: now_ms))
+    return HyperliquidClient(SourceHttp("hyperliquid", "https://replay.invalid", transport=transport, **http))
+
+
+def mock_client(handler, retry: RetryPolicy = RetryPolicy(max_attempts=3), sleeps: list | None = None):
+    """A client over httpx.MockTransport(handler); sleeps are recorded instead of slept."""
+    sleeps = [] if sleeps is None else sleeps
+    http = SourceHttp("hyperliquid", "https://api.invalid", transport=httpx.MockTransport(handler), retry=retry,
+                      sleep=sleeps.append, seed=1)
+    return HyperliquidClient(http)
+
+
+def body_of(request: httpx.Request) -> dict:
+    return json.loads(request.content)

@@ -1,0 +1,57 @@
+"""The `clash` command line: help, a 7-day backfill with no gap, memory status."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from clash_pipeline.cli import build_parser, main
+from clash_pipeline.memory.checks import candle_gaps
+from clash_pipeline.memory.db import open_memory
+from clash_pipeline.timeutil import DAY_MS, day_start_ms
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("CLASH_HOME", str(tmp_path))
+    monkeypatch.setenv("CLASH_DAGSTER_DIR", str(tmp_path / "dagster"))
+    monkeypatch.delenv("CLASH_SOURCE_MODE", raising=False)
+    return tmp_path
+
+
+def test_help_names_every_command(capsys):
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--help"])
+    out = capsys.readouterr().out
+    assert all(word in out for word in ("demo", "ingest", "memory", "record"))
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["ingest", "hyperliquid", "--help"])
+    assert "--coins" in capsys.readouterr().out
+
+
+def test_bad_date_is_a_clear_usage_error(capsys):
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["ingest", "hyperliquid", "--start", "2026-13-01"])
+    assert "not a date (YYYY-MM-DD): '2026-13-01'" in capsys.readouterr().err
+
+
+def test_seven_day_backfill_from_the_cli_leaves_no_gap(home, capsys):
+    first = datetime.now(UTC).date() - timedelta(days=8)
+    last = first + timedelta(days=6)
+    code = main(["ingest", "hyperliquid", "--coins", "BTC,ETH,SOL", "--intervals", "1m",
+                 "--start", first.isoformat(), "--end", last.isoformat()])
+    assert code == 0
+    out = capsys.readouterr()
+    assert out.err.count("rows stored") == 7  # a progress line per partition
+    conn = open_memory(home / "market_memory.sqlite")
+    start, end = day_start_ms(first.isoformat()), day_start_ms(last.isoformat()) + DAY_MS
+    assert conn.execute("SELECT COUNT(*) FROM hl_candles WHERE open_ms >= ? AND open_ms < ?",
+                        (start, end)).fetchone() == (7 * 1440 * 3,)
+    assert candle_gaps(conn, start, end) == []
+
+    assert main(["memory", "status", "--json"]) == 0
+    status = {row["table"]: row for row in json.loads(capsys.readouterr().out)}
+    assert status["hl_candles"]["rows"] == 7 * 1440 * 3
+    assert status["hl_candles"]["first"].startswith(first.isoformat())
