@@ -1,0 +1,108 @@
+"""`make bench`: throughput as ratios to baselines measured in the same run.
+
+1. Candle path: parse + normalize + upsert (our `write_candles`) vs raw `sqlite3.executemany` of ready tuples
+   into the same table (target: >= 50% of raw).
+2. A 30-day backfill of 1m candles for 10 coins (432,000 rows) from replay, launched through Dagster
+   (raw pull -> archive -> parse -> upsert, one run), in seconds (target: < 30 s).
+"""
+
+from __future__ import annotations
+
+import tempfile
+import warnings
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from clash_pipeline.ingest import hyperliquid as ingest
+from clash_pipeline.memory.db import open_memory
+from clash_pipeline.memory.tables import HL_CANDLES
+from clash_pipeline.sources.hyperliquid import normalize
+from clash_pipeline.sources.hyperliquid.client import parse
+from clash_pipeline.timeutil import DAY_MS, now_ms
+from clash_pipeline_tests.helpers import replay_client
+
+COINS = ("BTC", "ETH", "SOL", "HYPE", "XRP", "DOGE", "AVAX", "LINK", "ARB", "SUI")
+
+
+def _best_of(repeats: int, run) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        best = min(best, run())
+    return best
+
+
+def bench_candle_path(folder: Path) -> None:
+    now = now_ms() - now_ms() % DAY_MS
+    raws = ingest.pull_candles(replay_client(now), COINS[:4], ["1m"], now - 35 * DAY_MS, now, progress=lambda _: None)
+    tuples = [row for raw in raws for row in normalize.candle_rows(parse(raw))]
+    rows = len(tuples)
+    insert = f"INSERT INTO hl_candles ({', '.join(HL_CANDLES.columns)}) VALUES ({', '.join('?' * 10)})"
+
+    def raw_executemany() -> float:
+        conn = open_memory(folder / f"raw-{time.monotonic_ns()}.sqlite")
+        start = time.perf_counter()
+        conn.execute("BEGIN")
+        conn.executemany(insert, tuples)
+        conn.execute("COMMIT")
+        return time.perf_counter() - start
+
+    def ours() -> float:
+        conn = open_memory(folder / f"ours-{time.monotonic_ns()}.sqlite")
+        start = time.perf_counter()
+        ingest.write_candles(conn, raws, 0, 2**62)
+        return time.perf_counter() - start
+
+    def ours_again() -> float:  # the same batch into a table that already holds it: the re-run path
+        conn = open_memory(folder / f"again-{time.monotonic_ns()}.sqlite")
+        ingest.write_candles(conn, raws, 0, 2**62)
+        start = time.perf_counter()
+        ingest.write_candles(conn, raws, 0, 2**62)
+        return time.perf_counter() - start
+
+    baseline = rows / _best_of(3, raw_executemany)
+    fresh = rows / _best_of(3, ours)
+    rerun = rows / _best_of(3, ours_again)
+    print(f"candle path, {rows:,} rows (best of 3)")
+    print(f"  raw sqlite3.executemany (baseline)   {baseline:>10,.0f} rows/s   1.00")
+    print(f"  parse+normalize+upsert, new rows      {fresh:>10,.0f} rows/s   {fresh / baseline:.2f}  (target >= 0.50)")
+    print(f"  parse+normalize+upsert, re-run        {rerun:>10,.0f} rows/s   {rerun / baseline:.2f}")
+
+
+def bench_dagster_backfill(folder: Path) -> None:
+    import dagster as dg
+
+    from clash_pipeline.defs.hyperliquid_history import hyperliquid_candles, hyperliquid_candles_raw
+    from clash_pipeline.defs.resources import default_resources
+    from clash_pipeline.settings import load_settings
+
+    settings = load_settings({"CLASH_HOME": str(folder / "backfill")})
+    last = datetime.now(UTC).date() - timedelta(days=1)
+    first = last - timedelta(days=29)
+    config = {"config": {"coins": list(COINS), "intervals": ["1m"]}}
+    with dg.instance_for_test() as instance:
+        start = time.perf_counter()
+        result = dg.materialize(
+            [hyperliquid_candles_raw, hyperliquid_candles], instance=instance, resources=default_resources(settings),
+            run_config={"ops": {"hyperliquid_candles_raw": config},
+                        "loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+            tags={"dagster/asset_partition_range_start": first.isoformat(),
+                  "dagster/asset_partition_range_end": last.isoformat()},
+        )
+        elapsed = time.perf_counter() - start
+        runs = len(instance.get_runs())
+    rows = open_memory(settings.memory_path).execute("SELECT COUNT(*) FROM hl_candles").fetchone()[0]
+    print(f"30-day 1m backfill, {len(COINS)} coins, through Dagster: {rows:,} rows in {elapsed:.1f} s, {runs} run(s), "
+          f"{rows / elapsed:,.0f} rows/s, success={result.success}  (target < 30 s)")
+
+
+def main() -> None:
+    warnings.filterwarnings("ignore", category=UserWarning)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        bench_candle_path(folder)
+        bench_dagster_backfill(folder)
+
+
+if __name__ == "__main__":
+    main()
