@@ -110,6 +110,51 @@ def cmd_record(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_archive(args: argparse.Namespace) -> int:
+    """ls / get / verify / drain over the configured archive (local folder or R2)."""
+    import random
+
+    from clash_pipeline.archive import open_archive
+    from clash_pipeline.archive.archive import ArchiveIntegrityError
+    from clash_pipeline.archive.outbox import Outbox
+    from clash_pipeline.memory.db import open_memory
+
+    settings = load_settings()
+    archive = open_archive(settings)
+    if args.action == "ls":
+        entries = [(key, size) for key, size in archive.store.list(args.prefix) if args.refs or not key.startswith("refs/")]
+        for key, size in entries:
+            print(f"{size:>12}  {key}")
+        print(f"{len(entries)} objects, {sum(s for _, s in entries):,} bytes in {archive.store.describe()}",
+              file=sys.stderr)
+        return 0
+    if args.action == "get":
+        payload = archive.get(args.key)
+        if args.out:
+            Path(args.out).write_bytes(payload)
+        else:
+            sys.stdout.buffer.write(payload)
+        return 0
+    if args.action == "verify":
+        keys = [key for key, _ in archive.store.list("") if key.endswith(".gz")]
+        if args.sample and args.sample < len(keys):
+            keys = random.Random(0).sample(keys, args.sample)
+        bad = []
+        for key in keys:
+            try:
+                archive.get(key)
+            except ArchiveIntegrityError as error:
+                bad.append(str(error))
+                print(error, file=sys.stderr)
+        print(f"verified {len(keys)} objects: {len(keys) - len(bad)} ok, {len(bad)} corrupt")
+        return 1 if bad else 0
+    result = Outbox(settings.outbox_dir, open_memory(settings.memory_path), archive).drain()
+    for error in result.errors:
+        print(error, file=sys.stderr)
+    print(f"drained {result.uploaded} objects to {archive.store.describe()}; {result.pending} still pending")
+    return 1 if result.errors else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="clash", description="clash_pipeline: market memory and the paper-trading runtime of Clash of Clones.",
@@ -139,6 +184,19 @@ def build_parser() -> argparse.ArgumentParser:
     status = memory_commands.add_parser("status", help="every table with its row count and time range")
     status.add_argument("--json", action="store_true", help="print JSON instead of a table")
     status.set_defaults(func=cmd_memory_status)
+
+    archive = commands.add_parser("archive", help="the artifact archive (local folder or R2)")
+    actions = archive.add_subparsers(dest="action", required=True, metavar="ACTION")
+    ls = actions.add_parser("ls", help="list objects (size and key) under a prefix")
+    ls.add_argument("prefix", nargs="?", default="", help="key prefix, e.g. hyperliquid_candles_raw/2026-11-28")
+    ls.add_argument("--refs", action="store_true", help="also list the refs/ pointers")
+    get = actions.add_parser("get", help="print an object's payload (hash-verified, decompressed)")
+    get.add_argument("key")
+    get.add_argument("--out", help="write to this file instead of standard output")
+    verify = actions.add_parser("verify", help="re-hash objects and report any whose bytes do not match their key")
+    verify.add_argument("--sample", type=int, help="check this many objects, chosen at random (default: all)")
+    actions.add_parser("drain", help="upload payloads waiting in the local outbox, idempotently")
+    archive.set_defaults(func=cmd_archive)
 
     record = commands.add_parser("record", help="call the live API and save every response for replay")
     record.add_argument("--out", required=True, help="folder for the recordings (then CLASH_REPLAY_DIR=that)")

@@ -15,6 +15,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 HYPERLIQUID_MAINNET_URL = "https://api.hyperliquid.xyz"
 HYPERLIQUID_TESTNET_URL = "https://api.hyperliquid-testnet.xyz"
 SOURCE_MODES = ("replay", "live")
+ARCHIVE_BACKENDS = ("local", "r2")
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,9 @@ class Settings:
     coins: tuple[str, ...]
     intervals: tuple[str, ...]
     history_start: str
+    archive_backend: str = "local"
+    r2_endpoint_url: str | None = None
+    r2_bucket: str | None = None
 
     @property
     def memory_path(self) -> Path:
@@ -41,6 +45,10 @@ class Settings:
     def dagster_dir(self) -> Path:
         return self.home / "dagster"
 
+    @property
+    def outbox_dir(self) -> Path:
+        return self.home / "outbox"
+
 
 def _csv(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
@@ -53,6 +61,13 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     if mode not in SOURCE_MODES:
         raise ValueError(f"CLASH_SOURCE_MODE must be one of {SOURCE_MODES}, not {mode!r}")
     replay_dir = env.get("CLASH_REPLAY_DIR")
+    backend = env.get("CLASH_ARCHIVE_BACKEND", "r2" if env.get("R2_BUCKET") else "local").strip().lower()
+    if backend not in ARCHIVE_BACKENDS:
+        raise ValueError(f"CLASH_ARCHIVE_BACKEND must be one of {ARCHIVE_BACKENDS}, not {backend!r}")
+    endpoint = env.get("R2_ENDPOINT_URL") or (
+        f"https://{env['R2_ACCOUNT_ID']}.r2.cloudflarestorage.com" if env.get("R2_ACCOUNT_ID") else None)
+    if backend == "r2" and not (endpoint and env.get("R2_BUCKET")):
+        raise ValueError("the r2 archive needs R2_BUCKET and R2_ENDPOINT_URL or R2_ACCOUNT_ID")
     return Settings(
         home=Path(env.get("CLASH_HOME", PROJECT_ROOT / ".clash")).resolve(),
         source_mode=mode,
@@ -61,6 +76,9 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         coins=_csv(env.get("CLASH_COINS", "BTC,ETH,SOL,HYPE")),
         intervals=_csv(env.get("CLASH_INTERVALS", "1m,5m,15m,1h,4h,1d")),
         history_start=env.get("CLASH_HISTORY_START", "2026-10-01"),
+        archive_backend=backend,
+        r2_endpoint_url=endpoint,
+        r2_bucket=env.get("R2_BUCKET"),
     )
 
 

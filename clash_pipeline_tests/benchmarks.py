@@ -96,11 +96,53 @@ def bench_dagster_backfill(folder: Path) -> None:
           f"{rows / elapsed:,.0f} rows/s, success={result.success}  (target < 30 s)")
 
 
+def bench_archive(folder: Path, count: int = 300) -> None:
+    """Archive puts of 20 KB payloads (compress + hash + one conditional write) vs raw writes of the same
+    payloads: boto3 `put_object` to the S3 server on loopback, and plain file writes for the local folder."""
+    import json
+    import random
+
+    from clash_pipeline.archive.archive import Archive
+    from clash_pipeline.archive.s3 import S3Store
+    from clash_pipeline.archive.store import LocalStore
+    from clash_pipeline_tests.s3_server import S3Server
+
+    rng = random.Random(7)
+    payloads = [json.dumps({"run": i, "context": [rng.random() for _ in range(900)]}).encode()[:20_000]
+                for i in range(count)]
+    server = S3Server()
+    try:
+        bucket = server.create_bucket("bench-archive")
+        raw_client = server.direct_client()
+
+        def timed(put) -> float:
+            start = time.perf_counter()
+            for i, payload in enumerate(payloads):
+                put(i, payload)
+            return count / (time.perf_counter() - start)
+
+        raw_s3 = timed(lambda i, p: raw_client.put_object(Bucket=bucket, Key=f"raw/{i}", Body=p))
+        s3 = Archive(S3Store(bucket, f"http://127.0.0.1:{server.moto_port}", "k", "s"))
+        ours_s3 = timed(lambda i, p: s3.put("bench", [str(i)], p, at_ms=0))
+        (folder / "raw-files").mkdir()
+        raw_local = timed(lambda i, p: (folder / "raw-files" / str(i)).write_bytes(p))
+        local = Archive(LocalStore(folder / "archive-bench"))
+        ours_local = timed(lambda i, p: local.put("bench", [str(i)], p, at_ms=0))
+    finally:
+        server.stop()
+    print(f"archive puts, {count} x 20 KB")
+    print(f"  S3 loopback: raw boto3 put_object {raw_s3:>8,.0f}/s   ours {ours_s3:>8,.0f}/s   "
+          f"{ours_s3 / raw_s3:.2f}  (target >= 0.80)")
+    print(f"  local folder: raw file write      {raw_local:>8,.0f}/s   ours {ours_local:>8,.0f}/s   "
+          f"{ours_local / raw_local:.2f}")
+
+
 def main() -> None:
     warnings.filterwarnings("ignore", category=UserWarning)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         bench_candle_path(folder)
+        bench_archive(folder)
         bench_dagster_backfill(folder)
 
 

@@ -6,16 +6,15 @@ import shutil
 
 import pytest
 
-from clash_pipeline.memory.db import MIGRATIONS_DIR, MigrationError, connect, migrate
+from clash_pipeline.memory.db import MIGRATIONS_DIR, MigrationError, connect, migrate, migration_files, transaction
 from clash_pipeline.memory.status import memory_status
 from clash_pipeline.memory.tables import ALL_TABLES, HL_CANDLES
 from clash_pipeline.memory.upsert import upsert
-from clash_pipeline.memory.db import transaction
 
 
 def test_migrations_apply_in_order_once(tmp_path):
     conn = connect(tmp_path / "m.sqlite")
-    assert migrate(conn) == [1]
+    assert migrate(conn) == [version for version, _ in migration_files()] == [1, 2]
     assert migrate(conn) == []
     assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     assert conn.execute("PRAGMA foreign_keys").fetchone() == (1,)
@@ -29,8 +28,8 @@ def test_a_changed_migration_is_refused_and_a_new_one_applies(tmp_path):
     shutil.copytree(MIGRATIONS_DIR, folder)
     conn = connect(tmp_path / "m.sqlite")
     migrate(conn, folder)
-    (folder / "0002_extra.sql").write_text("CREATE TABLE extra (id INTEGER PRIMARY KEY);\n")
-    assert migrate(conn, folder) == [2]
+    (folder / "0099_extra.sql").write_text("CREATE TABLE extra (id INTEGER PRIMARY KEY);\n")
+    assert migrate(conn, folder) == [99]
     first = sorted(folder.glob("0001_*.sql"))[0]
     first.write_text(first.read_text() + "\n-- edited\n")
     with pytest.raises(MigrationError, match="changed after it was applied"):

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from clash_pipeline.archive.store import ObjectStore
 from clash_pipeline.timeutil import iso, now_ms
 
-COMPRESS_LEVEL = 3
+COMPRESS_LEVEL = 1  # fast: payloads are JSON, which level 1 already shrinks well
 
 
 class ArchiveIntegrityError(RuntimeError):
@@ -42,19 +42,33 @@ class Archive:
     def __init__(self, store: ObjectStore) -> None:
         self.store = store
 
-    def put(self, kind: str, parts: list[str], payload: bytes, content_type: str = "application/json",
-            at_ms: int | None = None) -> ArchiveRef:
+    @staticmethod
+    def prepare(kind: str, parts: list[str], payload: bytes, content_type: str = "application/json",
+                at_ms: int | None = None) -> tuple[ArchiveRef, bytes]:
+        """Compress and hash a payload and name its key, without touching the store."""
         stored = gzip.compress(payload, compresslevel=COMPRESS_LEVEL, mtime=0)
         digest = hashlib.sha256(stored).hexdigest()
         day = (iso(at_ms if at_ms is not None else now_ms()) or "")[:10]
         key = "/".join([_safe(kind), day, *(_safe(p) for p in parts), f"{digest}.gz"])
-        if not self.store.exists(key):
-            self.store.put(key, stored, content_type, {"sha256": digest, "raw-bytes": str(len(payload)),
-                                                       "content-encoding": "gzip"})
-        return ArchiveRef(key, digest, len(stored), len(payload), content_type)
+        return ArchiveRef(key, digest, len(stored), len(payload), content_type), stored
+
+    def upload(self, ref: ArchiveRef, stored: bytes) -> bool:
+        """Store prepared bytes; a no-op (False) when the object is already there."""
+        metadata = {"sha256": ref.sha256, "raw-bytes": str(ref.raw_bytes), "content-encoding": "gzip"}
+        return self.store.put(ref.key, stored, ref.content_type, metadata, if_absent=True)
+
+    def put(self, kind: str, parts: list[str], payload: bytes, content_type: str = "application/json",
+            at_ms: int | None = None) -> ArchiveRef:
+        ref, stored = self.prepare(kind, parts, payload, content_type, at_ms)
+        self.upload(ref, stored)
+        return ref
 
     def get(self, key: str) -> bytes:
-        stored = self.store.get(key)
+        return self.unpack(key, self.store.get(key))
+
+    @staticmethod
+    def unpack(key: str, stored: bytes) -> bytes:
+        """Verify stored bytes against the hash in their key, then decompress them."""
         expected = key.rsplit("/", 1)[-1].removesuffix(".gz")
         actual = hashlib.sha256(stored).hexdigest()
         if actual != expected:

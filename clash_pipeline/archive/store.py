@@ -13,11 +13,12 @@ from typing import Protocol
 class ObjectStore(Protocol):
     """The few operations the archive needs from a backend."""
 
-    def put(self, key: str, data: bytes, content_type: str, metadata: dict[str, str]) -> None: ...
+    def put(self, key: str, data: bytes, content_type: str, metadata: dict[str, str],
+            if_absent: bool = False) -> bool:
+        """Store an object; with `if_absent`, leave an existing one alone. True when written."""
+        ...
 
     def get(self, key: str) -> bytes: ...
-
-    def exists(self, key: str) -> bool: ...
 
     def list(self, prefix: str = "") -> Iterator[tuple[str, int]]: ...
 
@@ -26,6 +27,10 @@ class ObjectStore(Protocol):
 
 class ArchiveKeyError(KeyError):
     """No object at that key."""
+
+
+class ArchiveStoreError(RuntimeError):
+    """The store failed (unreachable, throttled past the retries, refused); names bucket and key."""
 
 
 class LocalStore:
@@ -37,13 +42,16 @@ class LocalStore:
         self.root = Path(root)
 
     def _path(self, key: str) -> Path:
-        path = (self.root / key).resolve()
-        if self.root.resolve() not in path.parents:
-            raise ValueError(f"archive key {key!r} leaves the archive folder")
-        return path
+        parts = key.split("/")
+        if not key or key.startswith("/") or any(part in ("", ".", "..") for part in parts):
+            raise ValueError(f"archive key {key!r} is not a relative path inside the archive folder")
+        return self.root.joinpath(*parts)
 
-    def put(self, key: str, data: bytes, content_type: str, metadata: dict[str, str]) -> None:
+    def put(self, key: str, data: bytes, content_type: str, metadata: dict[str, str],
+            if_absent: bool = False) -> bool:
         path = self._path(key)
+        if if_absent and path.is_file():
+            return False
         path.parent.mkdir(parents=True, exist_ok=True)
         for target, content in ((path.with_name(path.name + self.META_SUFFIX),
                                  json.dumps({"content_type": content_type, **metadata}).encode()), (path, data)):
@@ -51,15 +59,13 @@ class LocalStore:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(content)
             os.replace(tmp, target)
+        return True
 
     def get(self, key: str) -> bytes:
         try:
             return self._path(key).read_bytes()
         except FileNotFoundError:
             raise ArchiveKeyError(f"no archive object {key!r} in {self.root}") from None
-
-    def exists(self, key: str) -> bool:
-        return self._path(key).is_file()
 
     def list(self, prefix: str = "") -> Iterator[tuple[str, int]]:
         if not self.root.exists():

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import dagster as dg
 
+from clash_pipeline.archive import make_store
 from clash_pipeline.archive.archive import Archive
-from clash_pipeline.archive.store import LocalStore
+from clash_pipeline.archive.outbox import Outbox
 from clash_pipeline.memory.db import open_memory
 from clash_pipeline.settings import Settings, load_settings
 from clash_pipeline.sources.hyperliquid.client import HyperliquidClient
@@ -51,19 +52,35 @@ class HyperliquidResource(dg.ConfigurableResource):
 
 
 class ArchiveResource(dg.ConfigurableResource):
-    """The artifact archive (a local folder on the embedded default)."""
+    """The artifact archive: a local folder (embedded default) or R2; secrets come in as EnvVars."""
 
+    backend: str = "local"
     root: str
+    outbox_root: str
+    endpoint_url: str | None = None
+    bucket: str | None = None
+    access_key_id: str | None = None
+    secret_access_key: str | None = None
 
     def get_archive(self) -> Archive:
-        return Archive(LocalStore(Path(self.root)))
+        return Archive(make_store(self.backend, self.root, self.endpoint_url, self.bucket, self.access_key_id,
+                                  self.secret_access_key))
+
+    def outbox(self, conn: sqlite3.Connection) -> Outbox:
+        return Outbox(Path(self.outbox_root), conn, self.get_archive())
 
 
 def default_resources(settings: Settings) -> dict[str, object]:
     """Resources for the embedded default, from the environment."""
     from clash_pipeline.defs.archive_io import ArchiveIOManager
 
-    archive = ArchiveResource(root=str(settings.archive_dir))
+    r2 = settings.archive_backend == "r2"
+    archive = ArchiveResource(
+        backend=settings.archive_backend, root=str(settings.archive_dir), outbox_root=str(settings.outbox_dir),
+        endpoint_url=settings.r2_endpoint_url, bucket=settings.r2_bucket,
+        access_key_id=dg.EnvVar("R2_ACCESS_KEY_ID") if r2 else None,
+        secret_access_key=dg.EnvVar("R2_SECRET_ACCESS_KEY") if r2 else None,
+    )
     return {
         "market_memory": MarketMemoryResource(path=str(settings.memory_path)),
         "hyperliquid": HyperliquidResource(

@@ -1,0 +1,94 @@
+"""The archive outbox: durable local writes now, uploads later, nothing lost and nothing duplicated.
+
+`enqueue` prepares an object (compress, hash, key), writes it to `<folder>/<key>` with an atomic rename and
+fsync, and records it `archive_pending`; it never touches the store. `drain` uploads pending objects in
+creation order, marks each `archived` in its own transaction, then deletes the local copy. A drain killed at
+any point leaves each object either pending (uploaded again: a no-op for a content-addressed key) or archived.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from clash_pipeline.archive.archive import Archive, ArchiveRef
+from clash_pipeline.archive.store import ArchiveStoreError
+from clash_pipeline.memory.db import transaction
+from clash_pipeline.timeutil import now_ms
+
+
+@dataclass
+class DrainResult:
+    uploaded: int = 0
+    pending: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+class Outbox:
+    def __init__(self, folder: Path, conn: sqlite3.Connection, archive: Archive) -> None:
+        self.folder, self.conn, self.archive = Path(folder), conn, archive
+
+    def _path(self, key: str) -> Path:
+        return self.folder / key
+
+    def enqueue(self, kind: str, parts: list[str], payload: bytes, content_type: str = "application/json",
+                at_ms: int | None = None) -> ArchiveRef:
+        """Keep the payload durably on local disk and record it pending; return its (future) archive ref."""
+        ref, stored = Archive.prepare(kind, parts, payload, content_type, at_ms)
+        path = self._path(ref.key)
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(stored)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        with transaction(self.conn):
+            self.conn.execute(
+                "INSERT INTO archive_objects (key, sha256, content_type, stored_bytes, raw_bytes, status, created_ms)"
+                " VALUES (?, ?, ?, ?, ?, 'archive_pending', ?) ON CONFLICT (key) DO NOTHING",
+                (ref.key, ref.sha256, ref.content_type, ref.stored_bytes, ref.raw_bytes, now_ms()),
+            )
+        return ref
+
+    def status(self, key: str) -> str | None:
+        row = self.conn.execute("SELECT status FROM archive_objects WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def read(self, key: str) -> bytes:
+        """The payload, from the local outbox while pending, else from the archive (hash-verified either way)."""
+        path = self._path(key)
+        if path.exists():
+            return Archive.unpack(key, path.read_bytes())
+        return self.archive.get(key)
+
+    def drain(self, limit: int | None = None) -> DrainResult:
+        """Upload pending objects; stop at the first store failure (it is down: try again later)."""
+        result = DrainResult()
+        pending = self.conn.execute(
+            "SELECT key, sha256, stored_bytes, raw_bytes, content_type FROM archive_objects "
+            "WHERE status = 'archive_pending' ORDER BY created_ms, key LIMIT ?",
+            (-1 if limit is None else limit,),
+        ).fetchall()
+        for key, sha, stored_bytes, raw_bytes, content_type in pending:
+            ref = ArchiveRef(key, sha, stored_bytes, raw_bytes, content_type)
+            try:
+                self.archive.upload(ref, self._path(key).read_bytes())
+            except ArchiveStoreError as error:
+                with transaction(self.conn):
+                    self.conn.execute("UPDATE archive_objects SET attempts = attempts + 1, last_error = ? "
+                                      "WHERE key = ?", (str(error), key))
+                result.errors.append(str(error))
+                break
+            with transaction(self.conn):
+                self.conn.execute("UPDATE archive_objects SET status = 'archived', archived_ms = ?, last_error = NULL"
+                                  " WHERE key = ?", (now_ms(), key))
+            self._path(key).unlink(missing_ok=True)
+            result.uploaded += 1
+        (result.pending,) = self.conn.execute(
+            "SELECT COUNT(*) FROM archive_objects WHERE status = 'archive_pending'").fetchone()
+        return result
