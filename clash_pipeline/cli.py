@@ -27,23 +27,25 @@ def _today() -> str:
     return datetime.now(UTC).date().isoformat()
 
 
-def cmd_ingest_hyperliquid(args: argparse.Namespace) -> int:
+def cmd_ingest(args: argparse.Namespace) -> int:
     from clash_pipeline import inprocess
 
     settings = load_settings()
+    sources = list(inprocess.SOURCES) if args.source == "all" else [args.source]
     coins, intervals = args.coins or list(settings.coins), args.intervals or list(settings.intervals)
-    instance = inprocess.local_instance()
     start = args.start or _today()
     end = args.end or (start if args.start else _today())
     if end < start:
         print(f"--end {end} is before --start {start}", file=sys.stderr)
         return 2
-    print(f"hyperliquid history {start} .. {end} ({settings.source_mode}): coins {','.join(coins)}, "
+    instance = inprocess.local_instance()
+    print(f"{'+'.join(sources)} ({settings.source_mode}): history {start} .. {end}, coins {','.join(coins)}, "
           f"intervals {','.join(intervals)}")
-    history = inprocess.ingest_history(settings, instance, start, end, coins, intervals)
-    ok = history.success
+    ok = True
+    history = inprocess.ingest_history(settings, instance, sources, start, end, coins, intervals)
+    ok = history is None or history.success
     if not args.start:
-        ok = inprocess.ingest_snapshot(settings, instance, coins).success and ok
+        ok = inprocess.ingest_snapshots(settings, instance, sources, coins).success and ok
     _print_status(settings)
     return 0 if ok else 1
 
@@ -71,28 +73,59 @@ def _print_status(settings) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """The whole pipeline on the embedded default: history for the last days, then a snapshot."""
+    """The whole pipeline on the embedded default: history for the last days, then a snapshot of every source."""
     from clash_pipeline import inprocess
 
     settings = load_settings()
     instance = inprocess.local_instance()
     first = (datetime.now(UTC).date() - timedelta(days=args.days - 1)).isoformat()
-    print(f"clash demo: source mode {settings.source_mode}, data folder {settings.home}")
-    print(f"1/2 history {first} .. {_today()} for {','.join(settings.coins)} ({','.join(settings.intervals)})")
-    history = inprocess.ingest_history(settings, instance, first, _today(), settings.coins, settings.intervals)
-    print("2/2 snapshot: universe, mids, contexts, books, funding pressure")
-    snapshot = inprocess.ingest_snapshot(settings, instance, settings.coins)
+    print(f"clash demo: source mode {settings.source_mode}, data folder {settings.home}, "
+          f"archive {settings.archive_backend}")
+    print(f"1/2 history {first} .. {_today()}: Hyperliquid candles, funding, volatility for "
+          f"{','.join(settings.coins)} ({','.join(settings.intervals)}); DefiLlama TVL, stablecoins, throughput, flows")
+    history = inprocess.ingest_history(settings, instance, inprocess.SOURCES, first, _today(), settings.coins,
+                                       settings.intervals)
+    print("2/2 snapshots: Hyperliquid universe, mids, contexts, books, funding pressure; Polymarket markets, "
+          "horizons, books; DefiLlama capital base, throughput, asset links")
+    snapshot = inprocess.ingest_snapshots(settings, instance, inprocess.SOURCES, settings.coins)
     _print_status(settings)
-    archived = sum(1 for _ in settings.archive_dir.rglob("*.gz"))
-    print(f"\narchive: {archived} objects under {settings.archive_dir}")
-    print(f"dagster runs: {history.run_id} (history), {snapshot.run_id} (snapshot); `make ui` to look at them")
+    from clash_pipeline.archive import open_archive
+
+    archive = open_archive(settings)
+    objects = [key for key, _ in archive.store.list("") if key.endswith(".gz")]
+    print(f"\narchive: {len(objects)} objects in {archive.store.describe()}")
+    print(f"dagster runs: {history.run_id} (history), {snapshot.run_id} (snapshots); `make ui` to look at them")
+    print("try: clash asset links ETH")
     return 0 if history.success and snapshot.success else 1
+
+
+def cmd_asset_links(args: argparse.Namespace) -> int:
+    """Why each DefiLlama and Polymarket row reaches an asset's context."""
+    from clash_pipeline.links.report import asset_links
+    from clash_pipeline.memory.db import open_memory
+
+    report = asset_links(open_memory(load_settings().memory_path), args.symbol)
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    print(f"{args.symbol}: {report['asset'] or 'not in the Hyperliquid universe'}")
+    print("\nDefiLlama links (chain and stablecoin rows this asset receives):")
+    for link in report["defillama_links"] or [{"subject_kind": "-", "subject": "none", "reason": "no link"}]:
+        print(f"  {link['subject_kind']:<11} {link['subject']:<20} {link['reason']}")
+    print("\nDefiLlama global rows (every asset receives them):")
+    for row in report["defillama_global"]:
+        print(f"  {row['table']:<22} {row['rows']:>6} rows, latest {row['latest']}")
+    print("\nPolymarket markets (links/polymarket.toml):")
+    for row in report["polymarket_horizons"]:
+        print(f"  {row['horizon']:<16} {row['question']}  (ends {row['end']})")
+    print(f"  {report['polymarket_linked_markets']} linked markets in all")
+    return 0
 
 
 def cmd_record(args: argparse.Namespace) -> int:
     """Live pulls that save every response in the replay layout (see README: Replay and recordings)."""
     from clash_pipeline.ingest import hyperliquid as ingest
-    from clash_pipeline.sources.hyperliquid.connect import hyperliquid_client
+    from clash_pipeline.sources.connect import hyperliquid_client
     from clash_pipeline.timeutil import DAY_MS, day_start_ms
 
     settings = load_settings({**__import__("os").environ, "CLASH_SOURCE_MODE": "live"})
@@ -168,16 +201,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     ingest = commands.add_parser("ingest", help="ingest a source into market memory")
     sources = ingest.add_subparsers(dest="source", required=True, metavar="SOURCE")
-    hl = sources.add_parser(
-        "hyperliquid", help="candles, funding history and volatility for a day range (and a snapshot when no "
-                            "range is given), through the Dagster assets, in process",
-        description="Runs the Hyperliquid assets in process on the local Dagster instance (the runs show in the "
-                    "UI). With --start/--end: the daily history partitions of that range, in one run. Without: "
-                    "today's history partition, then a snapshot (universe, mids, contexts, books).")
-    _coin_args(hl)
-    hl.add_argument("--start", type=_day, help="first day, YYYY-MM-DD (UTC)")
-    hl.add_argument("--end", type=_day, help="last day, inclusive, YYYY-MM-DD (default: --start)")
-    hl.set_defaults(func=cmd_ingest_hyperliquid)
+    for source, what in (("hyperliquid", "candles, funding history, volatility; universe, mids, contexts, books"),
+                         ("polymarket", "related markets, links to symbols, horizons, books (snapshot only)"),
+                         ("defillama", "TVL, stablecoins, throughput, flows; chains and asset links"),
+                         ("all", "all three sources")):
+        parser_ = sources.add_parser(
+            source, help=what,
+            description=f"{source}: {what}. Runs the Dagster assets in process on the local instance (the runs "
+                        "show in the UI). With --start/--end: the daily history partitions of that range, in one "
+                        "run. Without: today's history partition, then a snapshot.")
+        _coin_args(parser_)
+        parser_.add_argument("--start", type=_day, help="first day, YYYY-MM-DD (UTC)")
+        parser_.add_argument("--end", type=_day, help="last day, inclusive, YYYY-MM-DD (default: --start)")
+        parser_.set_defaults(func=cmd_ingest)
+
+    asset = commands.add_parser("asset", help="what context an asset receives")
+    asset_actions = asset.add_subparsers(dest="asset_command", required=True, metavar="ACTION")
+    links = asset_actions.add_parser("links", help="the DefiLlama and Polymarket rows linked to a symbol, and why")
+    links.add_argument("symbol", help="a symbol of the universe: ETH, HYPE, USDC, xyz:TSLA, ...")
+    links.add_argument("--json", action="store_true", help="print JSON")
+    links.set_defaults(func=cmd_asset_links)
 
     memory = commands.add_parser("memory", help="inspect market memory")
     memory_commands = memory.add_subparsers(dest="memory_command", required=True, metavar="ACTION")
@@ -215,7 +258,7 @@ def _coin_args(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    warnings.filterwarnings("ignore", category=UserWarning, module="dagster")
+    warnings.filterwarnings("ignore", message=r".*currently in beta")
     args = build_parser().parse_args(argv)
     return args.func(args)
 

@@ -9,16 +9,17 @@ from collections.abc import Sequence
 
 import dagster as dg
 
-from clash_pipeline.defs.hyperliquid_history import history_assets
-from clash_pipeline.defs.hyperliquid_snapshot import freshness_checks, snapshot_assets
+from clash_pipeline.defs import defillama, hyperliquid_history, hyperliquid_snapshot, polymarket
 from clash_pipeline.defs.resources import default_resources
 from clash_pipeline.settings import Settings, prepare_dagster_env
 
-QUIET = "WARNING"
-
-
-def _run_config(log_level: str, ops: dict | None = None) -> dict:
-    return {"loggers": {"console": {"config": {"log_level": log_level}}}, **({"ops": ops} if ops else {})}
+SOURCES = ("hyperliquid", "polymarket", "defillama")
+HISTORY = {"hyperliquid": hyperliquid_history.history_assets, "defillama": defillama.history_assets}
+SNAPSHOTS = {
+    "hyperliquid": [*hyperliquid_snapshot.snapshot_assets, *hyperliquid_snapshot.freshness_checks],
+    "polymarket": [*polymarket.polymarket_assets, *polymarket.polymarket_checks],
+    "defillama": [*defillama.snapshot_assets, *defillama.checks],
+}
 
 
 def local_instance() -> dg.DagsterInstance:
@@ -26,29 +27,34 @@ def local_instance() -> dg.DagsterInstance:
     return dg.DagsterInstance.get()
 
 
+def _run_config(log_level: str, ops: dict) -> dict:
+    return {"loggers": {"console": {"config": {"log_level": log_level}}}, "ops": ops}
+
+
 def ingest_history(
-    settings: Settings, instance: dg.DagsterInstance, first_day: str, last_day: str,
+    settings: Settings, instance: dg.DagsterInstance, sources: Sequence[str], first_day: str, last_day: str,
     coins: Sequence[str], intervals: Sequence[str], log_level: str = "INFO",
-) -> dg.ExecuteInProcessResult:
-    """Candles, funding history and volatility for the days first_day..last_day (inclusive), in one run."""
+) -> dg.ExecuteInProcessResult | None:
+    """The daily history of `sources` for first_day..last_day (inclusive), in one run."""
+    assets = [asset for source in sources for asset in HISTORY.get(source, [])]
+    if not assets:
+        return None
     config = {"config": {"coins": list(coins), "intervals": list(intervals)}}
+    ops = {"hyperliquid_candles_raw": config, "hyperliquid_funding_history_raw": config} \
+        if "hyperliquid" in sources else {}
     return dg.materialize(
-        history_assets,
-        instance=instance,
-        resources=default_resources(settings),
-        run_config=_run_config(log_level, {"hyperliquid_candles_raw": config,
-                                           "hyperliquid_funding_history_raw": config}),
+        assets, instance=instance, resources=default_resources(settings), run_config=_run_config(log_level, ops),
         tags={"dagster/asset_partition_range_start": first_day, "dagster/asset_partition_range_end": last_day},
     )
 
 
-def ingest_snapshot(
-    settings: Settings, instance: dg.DagsterInstance, book_coins: Sequence[str], log_level: str = "INFO"
+def ingest_snapshots(
+    settings: Settings, instance: dg.DagsterInstance, sources: Sequence[str], book_coins: Sequence[str],
+    log_level: str = "INFO",
 ) -> dg.ExecuteInProcessResult:
-    """One refresh of the universe, mids, contexts, books and funding pressure, with the freshness checks."""
-    return dg.materialize(
-        [*snapshot_assets, *freshness_checks],
-        instance=instance,
-        resources=default_resources(settings),
-        run_config=_run_config(log_level, {"hyperliquid_snapshot_raw": {"config": {"book_coins": list(book_coins)}}}),
-    )
+    """One refresh of each source's snapshot assets, with their checks, in one run."""
+    assets = [asset for source in sources for asset in SNAPSHOTS[source]]
+    ops = {"hyperliquid_snapshot_raw": {"config": {"book_coins": list(book_coins)}}} \
+        if "hyperliquid" in sources else {}
+    return dg.materialize(assets, instance=instance, resources=default_resources(settings),
+                          run_config=_run_config(log_level, ops))

@@ -14,6 +14,10 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 HYPERLIQUID_MAINNET_URL = "https://api.hyperliquid.xyz"
 HYPERLIQUID_TESTNET_URL = "https://api.hyperliquid-testnet.xyz"
+POLYMARKET_GAMMA_URL = "https://gamma-api.polymarket.com"
+POLYMARKET_CLOB_URL = "https://clob.polymarket.com"
+DEFILLAMA_API_URL = "https://api.llama.fi"
+DEFILLAMA_STABLECOINS_URL = "https://stablecoins.llama.fi"
 SOURCE_MODES = ("replay", "live")
 ARCHIVE_BACKENDS = ("local", "r2")
 
@@ -29,6 +33,10 @@ class Settings:
     coins: tuple[str, ...]
     intervals: tuple[str, ...]
     history_start: str
+    polymarket_gamma_url: str
+    polymarket_clob_url: str
+    defillama_api_url: str
+    defillama_stablecoins_url: str
     archive_backend: str = "local"
     r2_endpoint_url: str | None = None
     r2_bucket: str | None = None
@@ -76,6 +84,10 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         coins=_csv(env.get("CLASH_COINS", "BTC,ETH,SOL,HYPE")),
         intervals=_csv(env.get("CLASH_INTERVALS", "1m,5m,15m,1h,4h,1d")),
         history_start=env.get("CLASH_HISTORY_START", "2026-10-01"),
+        polymarket_gamma_url=env.get("POLYMARKET_GAMMA_URL", POLYMARKET_GAMMA_URL).rstrip("/"),
+        polymarket_clob_url=env.get("POLYMARKET_CLOB_URL", POLYMARKET_CLOB_URL).rstrip("/"),
+        defillama_api_url=env.get("DEFILLAMA_API_URL", DEFILLAMA_API_URL).rstrip("/"),
+        defillama_stablecoins_url=env.get("DEFILLAMA_STABLECOINS_URL", DEFILLAMA_STABLECOINS_URL).rstrip("/"),
         archive_backend=backend,
         r2_endpoint_url=endpoint,
         r2_bucket=env.get("R2_BUCKET"),

@@ -55,3 +55,20 @@ def test_seven_day_backfill_from_the_cli_leaves_no_gap(home, capsys):
     status = {row["table"]: row for row in json.loads(capsys.readouterr().out)}
     assert status["hl_candles"]["rows"] == 7 * 1440 * 3
     assert status["hl_candles"]["first"].startswith(first.isoformat())
+
+
+def test_ingest_all_then_asset_links(home, capsys):
+    assert main(["ingest", "all", "--coins", "ETH,BTC", "--intervals", "1h"]) == 0
+    status = capsys.readouterr().out
+    for table in ("hl_candles", "pm_asset_horizons", "dl_tvl", "dl_asset_links"):
+        line = next(line for line in status.splitlines() if line.startswith(table + " "))
+        assert int(line.split()[1]) > 0, line
+    assert main(["asset", "links", "ETH", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert {"symbol": "ETH", "subject_kind": "chain", "subject": "Ethereum",
+            "reason": "chain tokenSymbol=ETH"} in report["defillama_links"]
+    assert all(row["rows"] > 0 for row in report["defillama_global"])
+    assert {row["horizon"] for row in report["polymarket_horizons"]} == {"immediate", "later", "recently_closed"}
+    assert main(["asset", "links", "ETH"]) == 0
+    text = capsys.readouterr().out
+    assert "Ethereum" in text and "dl_tvl" in text

@@ -8,19 +8,19 @@ import pytest
 
 from clash_pipeline.memory.db import MIGRATIONS_DIR, MigrationError, connect, migrate, migration_files, transaction
 from clash_pipeline.memory.status import memory_status
-from clash_pipeline.memory.tables import ALL_TABLES, HL_CANDLES
+from clash_pipeline.memory.tables import HL_CANDLES, MARKET_MEMORY_TABLES
 from clash_pipeline.memory.upsert import upsert
 
 
 def test_migrations_apply_in_order_once(tmp_path):
     conn = connect(tmp_path / "m.sqlite")
-    assert migrate(conn) == [version for version, _ in migration_files()] == [1, 2]
+    assert migrate(conn) == [version for version, _ in migration_files()] == [1, 2, 3, 4]
     assert migrate(conn) == []
     assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     assert conn.execute("PRAGMA foreign_keys").fetchone() == (1,)
     assert conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 1000
     names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert {t.name for t in ALL_TABLES} <= names
+    assert {t.name for t in MARKET_MEMORY_TABLES} <= names
 
 
 def test_a_changed_migration_is_refused_and_a_new_one_applies(tmp_path):

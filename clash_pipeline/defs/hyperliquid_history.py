@@ -5,23 +5,20 @@ upsert over the run's time window, so re-running a range changes nothing.
 """
 
 
-from datetime import timedelta
-
 import dagster as dg
 
 from clash_pipeline.defs.metadata import load_metadata, raw_metadata
-from clash_pipeline.defs.resources import HyperliquidResource, MarketMemoryResource
+from clash_pipeline.defs.partitions import daily, one_run_per_range, recent_days_schedule, window_ms
+from clash_pipeline.defs.resources import SourcesResource, MarketMemoryResource
 from clash_pipeline.ingest import hyperliquid as ingest
 from clash_pipeline.memory.checks import candle_gaps, candle_ohlc_violations, count_rows, duplicate_keys
 from clash_pipeline.memory.tables import HL_CANDLES, HL_FUNDING_HISTORY
 from clash_pipeline.settings import load_settings
 from clash_pipeline.sources.http import RawResponse
-from clash_pipeline.timeutil import DAY_MS, day_start_ms, now_ms, to_ms
+from clash_pipeline.timeutil import DAY_MS, day_start_ms, now_ms
 
 SETTINGS = load_settings()
 GROUP = "hyperliquid_history"
-daily = dg.DailyPartitionsDefinition(start_date=SETTINGS.history_start, end_offset=1)
-one_run_per_range = dg.BackfillPolicy.single_run()
 
 
 class HistoryConfig(dg.Config):
@@ -31,19 +28,14 @@ class HistoryConfig(dg.Config):
     intervals: list[str] = list(SETTINGS.intervals)
 
 
-def window_ms(context: dg.AssetExecutionContext) -> tuple[int, int]:
-    window = context.partition_time_window
-    return to_ms(window.start), to_ms(window.end)
-
-
 @dg.asset(partitions_def=daily, backfill_policy=one_run_per_range, io_manager_key="archive_io_manager",
           group_name=GROUP, kinds={"python"})
 def hyperliquid_candles_raw(
-    context: dg.AssetExecutionContext, config: HistoryConfig, hyperliquid: HyperliquidResource
+    context: dg.AssetExecutionContext, config: HistoryConfig, sources: SourcesResource
 ) -> dg.Output[list[RawResponse]]:
     """candleSnapshot responses for the partition window, paged by 5,000 candles, archived verbatim."""
     start, end = window_ms(context)
-    with hyperliquid.client() as client:
+    with sources.hyperliquid() as client:
         raws = ingest.pull_candles(client, config.coins, config.intervals, start, end, context.log.info)
     return dg.Output(raws, metadata=raw_metadata(raws))
 
@@ -79,11 +71,11 @@ def hyperliquid_candles(
 @dg.asset(partitions_def=daily, backfill_policy=one_run_per_range, io_manager_key="archive_io_manager",
           group_name=GROUP, kinds={"python"})
 def hyperliquid_funding_history_raw(
-    context: dg.AssetExecutionContext, config: HistoryConfig, hyperliquid: HyperliquidResource
+    context: dg.AssetExecutionContext, config: HistoryConfig, sources: SourcesResource
 ) -> dg.Output[list[RawResponse]]:
     """fundingHistory responses for the window, paged on the last returned time, archived verbatim."""
     start, end = window_ms(context)
-    with hyperliquid.client() as client:
+    with sources.hyperliquid() as client:
         raws = ingest.pull_funding(client, config.coins, start, end, context.log.info)
     return dg.Output(raws, metadata=raw_metadata(raws))
 
@@ -127,13 +119,7 @@ history_assets = [hyperliquid_candles_raw, hyperliquid_candles, hyperliquid_fund
 history_job = dg.define_asset_job("hyperliquid_history_job", selection=history_assets)
 
 
-@dg.schedule(cron_schedule="*/15 * * * *", job=history_job, execution_timezone="UTC")
-def hyperliquid_history_schedule(context: dg.ScheduleEvaluationContext):
-    """Every 15 minutes, today's partition (candles so far); in the first hour of a day, yesterday's as well."""
-    now = context.scheduled_execution_time
-    keys = [(now.date() - timedelta(days=1)).isoformat()] if now.hour == 0 else []
-    for key in [*keys, now.date().isoformat()]:
-        yield dg.RunRequest(run_key=f"{key}@{context.scheduled_execution_time.isoformat()}", partition_key=key)
-
+# Every 15 minutes: today's candles so far (and yesterday's complete day in the first hour of a day).
+hyperliquid_history_schedule = recent_days_schedule("hyperliquid_history_schedule", history_job, "*/15 * * * *")
 
 defs = dg.Definitions(assets=history_assets, jobs=[history_job], schedules=[hyperliquid_history_schedule])

@@ -9,12 +9,11 @@ from datetime import timedelta
 
 import dagster as dg
 
+from clash_pipeline.defs.checks import freshness_check
 from clash_pipeline.defs.metadata import load_metadata, raw_metadata
-from clash_pipeline.defs.resources import HyperliquidResource, MarketMemoryResource
+from clash_pipeline.defs.resources import SourcesResource, MarketMemoryResource
 from clash_pipeline.ingest import hyperliquid as ingest
 from clash_pipeline.memory import tables as t
-from clash_pipeline.memory.checks import latest_age_ms
-from clash_pipeline.memory.upsert import Table
 from clash_pipeline.settings import load_settings
 from clash_pipeline.sources.http import RawResponse
 from clash_pipeline.universe.taxonomy import load_taxonomy
@@ -32,10 +31,10 @@ class SnapshotConfig(dg.Config):
 
 
 @dg.asset(io_manager_key="archive_io_manager", group_name=GROUP, kinds={"python"})
-def hyperliquid_snapshot_raw(config: SnapshotConfig, hyperliquid: HyperliquidResource) -> dg.Output[list[RawResponse]]:
+def hyperliquid_snapshot_raw(config: SnapshotConfig, sources: SourcesResource) -> dg.Output[list[RawResponse]]:
     """perpDexs, metaAndAssetCtxs of every dex, spotMetaAndAssetCtxs, allMids, predictedFundings, categories and
     l2Book responses of one refresh, archived verbatim."""
-    with hyperliquid.client() as client:
+    with sources.hyperliquid() as client:
         raws = ingest.pull_snapshot(client, config.book_coins)
     return dg.Output(raws, metadata=raw_metadata(raws))
 
@@ -90,23 +89,11 @@ def hyperliquid_funding_pressure(hyperliquid_snapshot_raw: list[RawResponse], ma
     return dg.MaterializeResult(metadata=load_metadata(loads[::-1]))
 
 
-def _freshness_check(asset: dg.AssetsDefinition, table: Table) -> dg.AssetChecksDefinition:
-    @dg.asset_check(asset=asset, name=f"{table.name}_fresh",
-                    description=f"The newest {table.name} row is less than {FRESH_WITHIN} old.")
-    def check(market_memory: MarketMemoryResource) -> dg.AssetCheckResult:
-        with market_memory.connect() as conn:
-            age = latest_age_ms(conn, table)
-        passed = age is not None and age <= FRESH_WITHIN.total_seconds() * 1000
-        return dg.AssetCheckResult(passed=passed, metadata={"age_seconds": None if age is None else age / 1000})
-
-    return check
-
-
 snapshot_assets = [hyperliquid_snapshot_raw, hyperliquid_asset_universe, hyperliquid_mids,
                    hyperliquid_asset_contexts, hyperliquid_liquidity, hyperliquid_funding_pressure]
-freshness_checks = [_freshness_check(hyperliquid_mids, t.HL_MIDS),
-                    _freshness_check(hyperliquid_asset_contexts, t.HL_ASSET_CTXS),
-                    _freshness_check(hyperliquid_liquidity, t.HL_LIQUIDITY)]
+freshness_checks = [freshness_check(hyperliquid_mids, t.HL_MIDS, FRESH_WITHIN),
+                    freshness_check(hyperliquid_asset_contexts, t.HL_ASSET_CTXS, FRESH_WITHIN),
+                    freshness_check(hyperliquid_liquidity, t.HL_LIQUIDITY, FRESH_WITHIN)]
 snapshot_job = dg.define_asset_job("hyperliquid_snapshot_job", selection=snapshot_assets)
 snapshot_schedule = dg.ScheduleDefinition(name="hyperliquid_snapshot_schedule", job=snapshot_job,
                                           cron_schedule="*/5 * * * *", execution_timezone="UTC")

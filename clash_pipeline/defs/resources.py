@@ -1,10 +1,10 @@
-"""Resources: market memory, the Hyperliquid client, and the archive, each configured from the environment."""
-
+"""Resources: market memory, the source clients and the archive, each configured from the environment."""
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import dagster as dg
 
@@ -13,8 +13,9 @@ from clash_pipeline.archive.archive import Archive
 from clash_pipeline.archive.outbox import Outbox
 from clash_pipeline.memory.db import open_memory
 from clash_pipeline.settings import Settings, load_settings
-from clash_pipeline.sources.hyperliquid.client import HyperliquidClient
-from clash_pipeline.sources.hyperliquid.connect import hyperliquid_client
+from clash_pipeline.sources.connect import defillama_client, hyperliquid_client, polymarket_client
+
+T = TypeVar("T")
 
 
 class MarketMemoryResource(dg.ConfigurableResource):
@@ -31,24 +32,39 @@ class MarketMemoryResource(dg.ConfigurableResource):
             conn.close()
 
 
-class HyperliquidResource(dg.ConfigurableResource):
-    """The Hyperliquid client in replay (default) or live mode."""
+class SourcesResource(dg.ConfigurableResource):
+    """The source clients (Hyperliquid, Polymarket, DefiLlama) in replay (default) or live mode."""
 
     source_mode: str = "replay"
-    api_url: str
     replay_dir: str | None = None
+    hyperliquid_url: str
+    polymarket_gamma_url: str
+    polymarket_clob_url: str
+    defillama_api_url: str
+    defillama_stablecoins_url: str
+
+    def _settings(self) -> Settings:
+        env = {"CLASH_SOURCE_MODE": self.source_mode, "HYPERLIQUID_API_URL": self.hyperliquid_url,
+               "POLYMARKET_GAMMA_URL": self.polymarket_gamma_url, "POLYMARKET_CLOB_URL": self.polymarket_clob_url,
+               "DEFILLAMA_API_URL": self.defillama_api_url, "DEFILLAMA_STABLECOINS_URL": self.defillama_stablecoins_url}
+        return load_settings({**env, **({"CLASH_REPLAY_DIR": self.replay_dir} if self.replay_dir else {})})
 
     @contextmanager
-    def client(self) -> Iterator[HyperliquidClient]:
-        settings = load_settings({
-            "CLASH_SOURCE_MODE": self.source_mode, "HYPERLIQUID_API_URL": self.api_url,
-            **({"CLASH_REPLAY_DIR": self.replay_dir} if self.replay_dir else {}),
-        })
-        client = hyperliquid_client(settings)
+    def _open(self, factory: Callable[[Settings], T]) -> Iterator[T]:
+        client = factory(self._settings())
         try:
             yield client
         finally:
             client.close()
+
+    def hyperliquid(self):
+        return self._open(hyperliquid_client)
+
+    def polymarket(self):
+        return self._open(polymarket_client)
+
+    def defillama(self):
+        return self._open(defillama_client)
 
 
 class ArchiveResource(dg.ConfigurableResource):
@@ -83,9 +99,11 @@ def default_resources(settings: Settings) -> dict[str, object]:
     )
     return {
         "market_memory": MarketMemoryResource(path=str(settings.memory_path)),
-        "hyperliquid": HyperliquidResource(
-            source_mode=settings.source_mode, api_url=settings.hyperliquid_url,
-            replay_dir=str(settings.replay_dir) if settings.replay_dir else None,
+        "sources": SourcesResource(
+            source_mode=settings.source_mode, replay_dir=str(settings.replay_dir) if settings.replay_dir else None,
+            hyperliquid_url=settings.hyperliquid_url, polymarket_gamma_url=settings.polymarket_gamma_url,
+            polymarket_clob_url=settings.polymarket_clob_url, defillama_api_url=settings.defillama_api_url,
+            defillama_stablecoins_url=settings.defillama_stablecoins_url,
         ),
         "archive": archive,
         "archive_io_manager": ArchiveIOManager(archive=archive),

@@ -59,3 +59,19 @@ def candle_gaps(conn: sqlite3.Connection, start_ms: int, end_ms: int) -> list[di
             gaps.append({"coin": coin, "interval": interval, "first": iso(first), "last": iso(last),
                          "missing_inside": missing})
     return gaps
+
+
+def binary_prices_out_of_range(conn: sqlite3.Connection) -> int:
+    """Outcome prices outside [0, 1] among two-outcome Polymarket markets."""
+    return conn.execute(
+        "SELECT COUNT(*) FROM pm_markets, json_each(pm_markets.outcome_prices) AS price "
+        "WHERE json_array_length(pm_markets.outcomes) = 2 "
+        "AND (CAST(price.value AS REAL) < 0 OR CAST(price.value AS REAL) > 1)"
+    ).fetchone()[0]
+
+
+def negative_values(conn: sqlite3.Connection, table: Table, column: str, start_ms: int, end_ms: int) -> int:
+    return conn.execute(
+        f"SELECT COUNT(*) FROM {table.name} WHERE {column} < 0 AND {table.time_column} >= ? "
+        f"AND {table.time_column} < ?", (start_ms, end_ms),
+    ).fetchone()[0]

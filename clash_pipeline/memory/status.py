@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import asdict, dataclass
 
-from clash_pipeline.memory.tables import ALL_TABLES
+from clash_pipeline.memory.tables import MARKET_MEMORY_TABLES
 from clash_pipeline.timeutil import iso
 
 
@@ -23,7 +23,7 @@ class TableStatus:
 def memory_status(conn: sqlite3.Connection) -> list[TableStatus]:
     """Row count and time range of every market-memory table, in schema order."""
     result = []
-    for table in ALL_TABLES:
+    for table in MARKET_MEMORY_TABLES:
         if table.time_column:
             rows, first, last = conn.execute(
                 f"SELECT COUNT(*), MIN({table.time_column}), MAX({table.time_column}) FROM {table.name}"

@@ -93,8 +93,71 @@ HL_VOLATILITY = Table(
     "ts_ms",
 )
 
-ALL_TABLES: tuple[Table, ...] = (
+HYPERLIQUID_TABLES: tuple[Table, ...] = (
     HL_ASSETS, HL_MARGIN_TIERS, HL_API_CATEGORIES, ASSET_CATEGORIES, HL_MIDS, HL_CANDLES, HL_ASSET_CTXS,
     HL_POSITIONING, HL_FUNDING_HISTORY, HL_PREDICTED_FUNDINGS, HL_FUNDING_PRESSURE, HL_BOOK_LEVELS,
     HL_LIQUIDITY, HL_VOLATILITY,
 )
+
+PM_MARKETS = Table(
+    "pm_markets",
+    (
+        "market_id", "condition_id", "slug", "question", "event_slug", "outcomes", "outcome_prices", "token_ids",
+        "volume_usd", "liquidity_usd", "volume_24h_usd", "best_bid", "best_ask", "last_trade", "end_ms", "closed",
+        "accepting_orders", "closed_ms", "resolved_outcome", "updated_ms",
+    ),
+    ("market_id",),
+    "updated_ms",
+)
+PM_MARKET_SNAPSHOTS = Table(
+    "pm_market_snapshots",
+    ("market_id", "ts_ms", "first_price", "best_bid", "best_ask", "volume_usd", "liquidity_usd", "closed"),
+    ("market_id", "ts_ms"),
+    "ts_ms",
+)
+PM_ASSET_LINKS = Table(
+    "pm_asset_links", ("symbol", "market_id", "rule", "mapping_version", "updated_ms"), ("symbol", "market_id"),
+    "updated_ms",
+)
+PM_ASSET_HORIZONS = Table(
+    "pm_asset_horizons", ("symbol", "ts_ms", "horizon", "rank", "market_id", "end_ms"),
+    ("symbol", "ts_ms", "horizon", "rank"), "ts_ms",
+)
+PM_BOOKS = Table(
+    "pm_books",
+    ("token_id", "ts_ms", "condition_id", "best_bid", "best_ask", "mid", "spread", "bid_depth", "ask_depth"),
+    ("token_id", "ts_ms"),
+    "ts_ms",
+)
+POLYMARKET_TABLES: tuple[Table, ...] = (PM_MARKETS, PM_MARKET_SNAPSHOTS, PM_ASSET_LINKS, PM_ASSET_HORIZONS, PM_BOOKS)
+
+DL_CHAINS = Table("dl_chains", ("name", "gecko_id", "token_symbol", "cmc_id", "chain_id", "tvl_usd", "updated_ms"),
+                  ("name",), "updated_ms")
+DL_STABLECOINS = Table(
+    "dl_stablecoins",
+    ("id", "symbol", "name", "gecko_id", "peg_type", "peg_mechanism", "circulating", "circulating_prev_day",
+     "circulating_prev_week", "circulating_prev_month", "price", "chains", "updated_ms"),
+    ("id",), "updated_ms",
+)
+DL_TVL = Table("dl_tvl", ("subject", "date_ms", "tvl_usd"), ("subject", "date_ms"), "date_ms")
+DL_STABLECOIN_SUPPLY = Table("dl_stablecoin_supply", ("subject", "date_ms", "circulating_usd"), ("subject", "date_ms"),
+                             "date_ms")
+DL_FLOWS = Table(
+    "dl_flows",
+    ("kind", "subject", "date_ms", "value_usd", "change_1d_usd", "change_7d_usd", "change_30d_usd", "change_1d_pct",
+     "change_7d_pct", "change_30d_pct"),
+    ("kind", "subject", "date_ms"), "date_ms",
+)
+DL_THROUGHPUT = Table("dl_throughput", ("metric", "subject", "date_ms", "value_usd"), ("metric", "subject", "date_ms"),
+                      "date_ms")
+DL_THROUGHPUT_SUMMARY = Table(
+    "dl_throughput_summary",
+    ("metric", "subject", "ts_ms", "total_24h", "total_7d", "total_30d", "change_1d_pct", "change_7d_pct",
+     "change_1m_pct"),
+    ("metric", "subject", "ts_ms"), "ts_ms",
+)
+DL_ASSET_LINKS = Table("dl_asset_links", ("symbol", "subject_kind", "subject", "reason", "updated_ms"),
+                       ("symbol", "subject_kind", "subject"), "updated_ms")
+DEFILLAMA_TABLES = (DL_CHAINS, DL_STABLECOINS, DL_TVL, DL_STABLECOIN_SUPPLY, DL_FLOWS, DL_THROUGHPUT,
+                    DL_THROUGHPUT_SUMMARY, DL_ASSET_LINKS)
+MARKET_MEMORY_TABLES = (*HYPERLIQUID_TABLES, *POLYMARKET_TABLES, *DEFILLAMA_TABLES)

@@ -26,8 +26,9 @@ class PayloadError(SourceError):
 class RequestFailed(SourceError):
     """The endpoint kept failing (429, 5xx, timeout, transport error) past the retry bound."""
 
-    def __init__(self, source: str, endpoint: str, request: object, attempts: int, cause: str) -> None:
-        self.request, self.attempts = request, attempts
+    def __init__(self, source: str, endpoint: str, request: object, attempts: int, cause: str,
+                 status: int | None = None) -> None:
+        self.request, self.attempts, self.status = request, attempts, status
         super().__init__(
             source, endpoint, f"request {json.dumps(request, sort_keys=True)} failed after {attempts} attempts: {cause}"
         )

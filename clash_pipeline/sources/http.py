@@ -101,7 +101,7 @@ class SourceHttp:
     ) -> RawResponse:
         """Send one request; retry what is worth retrying; raise RequestFailed past the bound."""
         request = json_body if json_body is not None else dict(params or {})
-        cause = ""
+        cause, status = "", None
         for attempt in range(1, self.retry.max_attempts + 1):
             try:
                 response = self._client.request(method, path, json=json_body, params=params)
@@ -114,12 +114,13 @@ class SourceHttp:
                     return RawResponse(
                         self.source, endpoint, method, path, request, 200, response.content, now_ms()
                     )
-                cause = f"HTTP {response.status_code}"
-                if response.status_code not in RETRY_STATUSES:
-                    raise RequestFailed(self.source, endpoint, request, attempt, f"{cause}: {response.text[:200]}")
+                cause, status = f"HTTP {response.status_code}", response.status_code
+                if status not in RETRY_STATUSES:
+                    raise RequestFailed(self.source, endpoint, request, attempt, f"{cause}: {response.text[:200]}",
+                                        status)
             if attempt < self.retry.max_attempts:
                 self._sleep(self.retry.delay(attempt, self._rng))
-        raise RequestFailed(self.source, endpoint, request, self.retry.max_attempts, cause)
+        raise RequestFailed(self.source, endpoint, request, self.retry.max_attempts, cause, status)
 
     def close(self) -> None:
         self._client.close()

@@ -21,7 +21,11 @@ from pathlib import Path
 import httpx
 
 Generator = Callable[[str, str, dict], bytes]
-"""Answers (method, path, request) with a body in the API's format."""
+"""Answers (method, path, request) with a body in the API's format, or raises NotFound."""
+
+
+class NotFound(Exception):
+    """The generator has nothing at that path: the transport answers 404, as the API would."""
 
 
 def request_payload(request: httpx.Request) -> dict:
@@ -54,7 +58,10 @@ class ReplayTransport(httpx.BaseTransport):
                 self.served_recorded += 1
                 return _json_response(recorded.read_bytes(), request)
         self.served_generated += 1
-        return _json_response(self.generator(request.method, path, payload), request)
+        try:
+            return _json_response(self.generator(request.method, path, payload), request)
+        except NotFound as missing:
+            return httpx.Response(404, json={"error": str(missing)}, request=request)
 
 
 class RecordingTransport(httpx.BaseTransport):

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import pydantic
-
-from clash_pipeline.sources.errors import PayloadError, RequestFailed, payload_error
+from clash_pipeline.sources.errors import RequestFailed
 from clash_pipeline.sources.http import RawResponse, SourceHttp, WeightBudget
 from clash_pipeline.sources.hyperliquid.models import ADAPTERS
+from clash_pipeline.sources.parsing import parse_raw
 from clash_pipeline.timeutil import interval_ms
 
 SOURCE = "hyperliquid"
@@ -29,10 +28,7 @@ def request_weight(info_type: str) -> int:
 
 def parse(raw: RawResponse) -> Any:
     """Validate a raw `info` response against its endpoint's model; PayloadError names the bad field."""
-    try:
-        return ADAPTERS[raw.endpoint].validate_json(raw.body)
-    except (pydantic.ValidationError, ValueError) as exc:
-        raise payload_error(SOURCE, raw.endpoint, exc) from None
+    return parse_raw(ADAPTERS, raw)
 
 
 class HyperliquidClient:
@@ -77,7 +73,7 @@ class HyperliquidClient:
         try:
             return self.info(body)
         except RequestFailed as exc:
-            if "HTTP 4" in str(exc) and "HTTP 429" not in str(exc):
+            if exc.status is not None and 400 <= exc.status < 500 and exc.status != 429:
                 return None
             raise
 
@@ -122,5 +118,3 @@ class HyperliquidClient:
 def _with_dex(body: dict, dex: str) -> dict:
     return {**body, "dex": dex} if dex else body
 
-
-__all__ = ["HyperliquidClient", "PayloadError", "SOURCE", "parse", "request_weight"]

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from clash_pipeline.sources.replay import NotFound
 from clash_pipeline.timeutil import HOUR_MS, MINUTE_MS, interval_ms, now_ms
 
 SEED = 20261128
@@ -153,7 +154,7 @@ class HyperliquidReplay:
         info_type = request.get("type")
         handler = getattr(self, f"_{info_type}", None)
         if method != "POST" or path.rstrip("/") != "/info" or handler is None:
-            return json.dumps({"error": f"unsupported request {info_type!r}"}).encode()
+            raise NotFound(f"no generator for {method} {path} {info_type!r}")
         return handler(request)
 
     # -- history ----------------------------------------------------------------------------------------------

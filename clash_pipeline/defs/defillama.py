@@ -1,0 +1,112 @@
+"""DefiLlama: capital base, capital flows and economic throughput (global and per chain), daily history for
+backfills, and the links from tradable symbols to chains and stablecoins."""
+
+from datetime import timedelta
+
+import dagster as dg
+
+from clash_pipeline.defs.checks import freshness_check
+from clash_pipeline.defs.hyperliquid_snapshot import hyperliquid_asset_universe
+from clash_pipeline.defs.metadata import load_metadata, raw_metadata
+from clash_pipeline.defs.partitions import daily, one_run_per_range, recent_days_schedule, window_ms
+from clash_pipeline.defs.resources import MarketMemoryResource, SourcesResource
+from clash_pipeline.ingest import defillama as ingest
+from clash_pipeline.links.defillama import load_overrides
+from clash_pipeline.memory import tables as t
+from clash_pipeline.memory.checks import duplicate_keys, negative_values
+from clash_pipeline.sources.http import RawResponse
+from clash_pipeline.timeutil import now_ms
+
+GROUP = "defillama"
+FRESH_WITHIN = timedelta(hours=2)
+
+
+@dg.asset(io_manager_key="archive_io_manager", group_name=GROUP, kinds={"python"})
+def defillama_snapshot_raw(context: dg.AssetExecutionContext, sources: SourcesResource) -> dg.Output[list[RawResponse]]:
+    """/v2/chains, /stablecoins, /stablecoinchains and fees/revenue/DEX-volume overviews (global and for the
+    largest chains), with the exclude-chart flags, archived verbatim."""
+    with sources.defillama() as client:
+        raws = ingest.pull_snapshot(client, context.log.info)
+    return dg.Output(raws, metadata=raw_metadata(raws))
+
+
+@dg.asset(group_name=GROUP, kinds={"sqlite"})
+def defillama_capital_base(defillama_snapshot_raw: list[RawResponse], market_memory: MarketMemoryResource):
+    """Chains with their current TVL and identifiers (dl_chains) and stablecoins with their supply
+    (dl_stablecoins)."""
+    with market_memory.connect() as conn:
+        loads = ingest.write_capital_base(conn, defillama_snapshot_raw, now_ms())
+        (total_tvl,) = conn.execute("SELECT SUM(tvl_usd) FROM dl_chains").fetchone()
+    metadata = load_metadata(loads)
+    metadata["chains_tvl_usd"] = float(total_tvl or 0.0)
+    return dg.MaterializeResult(metadata=metadata)
+
+
+@dg.asset(group_name=GROUP, kinds={"sqlite"})
+def defillama_throughput(defillama_snapshot_raw: list[RawResponse], market_memory: MarketMemoryResource):
+    """Fees, revenue and DEX volume over 24h/7d/30d with their changes, global and per chain
+    (dl_throughput_summary)."""
+    with market_memory.connect() as conn:
+        load = ingest.write_throughput_summary(conn, defillama_snapshot_raw, now_ms())
+    metadata = load_metadata([load])
+    for row in load.preview:
+        if row["subject"] == "" and row["total_24h"] is not None:
+            metadata[f"{row['metric']}_24h_usd"] = float(row["total_24h"])
+    return dg.MaterializeResult(metadata=metadata)
+
+
+@dg.asset(group_name=GROUP, kinds={"sqlite"}, deps=[hyperliquid_asset_universe, defillama_capital_base])
+def defillama_asset_links(market_memory: MarketMemoryResource):
+    """Links from every symbol of the trade universe to DefiLlama chains and stablecoins, with reasons
+    (dl_asset_links); derived from DefiLlama's tokenSymbol/gecko_id/symbol plus links/defillama.toml."""
+    with market_memory.connect() as conn:
+        load = ingest.write_links(conn, load_overrides(), now_ms())
+        linked = conn.execute("SELECT COUNT(DISTINCT symbol) FROM dl_asset_links").fetchone()[0]
+    metadata = load_metadata([load])
+    metadata["linked_symbols"] = linked
+    return dg.MaterializeResult(metadata=metadata)
+
+
+@dg.asset(partitions_def=daily, backfill_policy=one_run_per_range, io_manager_key="archive_io_manager",
+          group_name=GROUP, kinds={"python"})
+def defillama_history_raw(context: dg.AssetExecutionContext, sources: SourcesResource) -> dg.Output[list[RawResponse]]:
+    """Daily series (historicalChainTvl, stablecoincharts, fees/revenue/DEX-volume charts), global and for the
+    largest chains. The API answers whole series, so one pull serves any range of days."""
+    with sources.defillama() as client:
+        raws = ingest.pull_history(client, context.log.info)
+    return dg.Output(raws, metadata=raw_metadata(raws))
+
+
+@dg.asset(partitions_def=daily, backfill_policy=one_run_per_range, group_name=GROUP, kinds={"sqlite"},
+          check_specs=[dg.AssetCheckSpec("tvl_non_negative", asset="defillama_history"),
+                       dg.AssetCheckSpec("no_duplicate_keys", asset="defillama_history")])
+def defillama_history(
+    context: dg.AssetExecutionContext, defillama_history_raw: list[RawResponse], market_memory: MarketMemoryResource
+) -> dg.MaterializeResult:
+    """Capital base (dl_tvl, dl_stablecoin_supply), economic throughput (dl_throughput) and capital flows
+    (dl_flows: 1d/7d/30d changes) for the partition window."""
+    start, end = window_ms(context)
+    with market_memory.connect() as conn:
+        loads = ingest.write_history(conn, defillama_history_raw, start, end)
+        negative = negative_values(conn, t.DL_TVL, "tvl_usd", start, end)
+        dupes = sum(duplicate_keys(conn, table, start, end) for table in (t.DL_TVL, t.DL_STABLECOIN_SUPPLY))
+    return dg.MaterializeResult(metadata=load_metadata(loads), check_results=[
+        dg.AssetCheckResult(check_name="tvl_non_negative", passed=negative == 0, metadata={"negative": negative}),
+        dg.AssetCheckResult(check_name="no_duplicate_keys", passed=dupes == 0, metadata={"duplicates": dupes}),
+    ])
+
+
+snapshot_assets = [defillama_snapshot_raw, defillama_capital_base, defillama_throughput, defillama_asset_links]
+history_assets = [defillama_history_raw, defillama_history]
+checks = [freshness_check(defillama_capital_base, t.DL_CHAINS, FRESH_WITHIN)]
+snapshot_job = dg.define_asset_job("defillama_snapshot_job", selection=snapshot_assets)
+history_job = dg.define_asset_job("defillama_history_job", selection=history_assets)
+snapshot_schedule = dg.ScheduleDefinition(name="defillama_snapshot_schedule", job=snapshot_job,
+                                          cron_schedule="5 * * * *", execution_timezone="UTC")
+
+
+defillama_history_schedule = recent_days_schedule("defillama_history_schedule", history_job, "20 * * * *")
+
+
+defs = dg.Definitions(assets=[*snapshot_assets, *history_assets], asset_checks=checks,
+                      jobs=[snapshot_job, history_job], schedules=[snapshot_schedule, defillama_history_schedule])

@@ -1,0 +1,66 @@
+"""Polymarket: markets related to the tracked symbols, their links, horizons and books, refreshed on a schedule."""
+
+from datetime import timedelta
+
+import dagster as dg
+
+from clash_pipeline.defs.checks import freshness_check
+from clash_pipeline.defs.metadata import load_metadata, raw_metadata
+from clash_pipeline.defs.resources import MarketMemoryResource, SourcesResource
+from clash_pipeline.ingest import polymarket as ingest
+from clash_pipeline.links.polymarket import load_mapping
+from clash_pipeline.memory import tables as t
+from clash_pipeline.memory.checks import binary_prices_out_of_range, duplicate_keys
+from clash_pipeline.sources.http import RawResponse
+from clash_pipeline.timeutil import now_ms
+
+GROUP = "polymarket"
+FRESH_WITHIN = timedelta(minutes=30)
+
+
+@dg.asset(io_manager_key="archive_io_manager", group_name=GROUP, kinds={"python"})
+def polymarket_snapshot_raw(context: dg.AssetExecutionContext, sources: SourcesResource) -> dg.Output[list[RawResponse]]:
+    """Gamma market pages (open by volume, open by nearest end, recently ended), a public search per mapped
+    symbol, and CLOB books of each symbol's immediate and later markets, archived verbatim."""
+    with sources.polymarket() as client:
+        raws = ingest.pull_snapshot(client, load_mapping(), now_ms(), context.log.info)
+    return dg.Output(raws, metadata=raw_metadata(raws))
+
+
+@dg.asset(group_name=GROUP, kinds={"sqlite"},
+          check_specs=[dg.AssetCheckSpec("binary_prices_in_range", asset="polymarket_markets", blocking=True),
+                       dg.AssetCheckSpec("no_duplicate_keys", asset="polymarket_markets")])
+def polymarket_markets(polymarket_snapshot_raw: list[RawResponse], market_memory: MarketMemoryResource):
+    """Market discovery (pm_markets, pm_market_snapshots), links to symbols (pm_asset_links) and each symbol's
+    immediate / later / recently closed markets (pm_asset_horizons)."""
+    mapping, stamp = load_mapping(), max((raw.fetched_ms for raw in polymarket_snapshot_raw), default=now_ms())
+    with market_memory.connect() as conn:
+        loads = ingest.write_markets(conn, polymarket_snapshot_raw, mapping, stamp)
+        bad = binary_prices_out_of_range(conn)
+        dupes = duplicate_keys(conn, t.PM_MARKET_SNAPSHOTS, stamp, stamp + 1)
+        per_symbol = conn.execute("SELECT symbol, COUNT(*) FROM pm_asset_links GROUP BY symbol").fetchall()
+    metadata = load_metadata(loads)
+    metadata.update({f"links/{symbol}": count for symbol, count in per_symbol})
+    metadata["mapping_version"] = mapping.version
+    return dg.MaterializeResult(metadata=metadata, check_results=[
+        dg.AssetCheckResult(check_name="binary_prices_in_range", passed=bad == 0, metadata={"out_of_range": bad}),
+        dg.AssetCheckResult(check_name="no_duplicate_keys", passed=dupes == 0, metadata={"duplicates": dupes}),
+    ])
+
+
+@dg.asset(group_name=GROUP, kinds={"sqlite"})
+def polymarket_books(polymarket_snapshot_raw: list[RawResponse], market_memory: MarketMemoryResource):
+    """CLOB books of the horizon markets: best bid and ask by value, mid, spread, depth (pm_books)."""
+    with market_memory.connect() as conn:
+        load = ingest.write_books(conn, polymarket_snapshot_raw, now_ms())
+    return dg.MaterializeResult(metadata=load_metadata([load]))
+
+
+polymarket_assets = [polymarket_snapshot_raw, polymarket_markets, polymarket_books]
+polymarket_checks = [freshness_check(polymarket_markets, t.PM_MARKET_SNAPSHOTS, FRESH_WITHIN)]
+polymarket_job = dg.define_asset_job("polymarket_snapshot_job", selection=polymarket_assets)
+polymarket_schedule = dg.ScheduleDefinition(name="polymarket_snapshot_schedule", job=polymarket_job,
+                                            cron_schedule="*/10 * * * *", execution_timezone="UTC")
+
+defs = dg.Definitions(assets=polymarket_assets, asset_checks=polymarket_checks, jobs=[polymarket_job],
+                      schedules=[polymarket_schedule])

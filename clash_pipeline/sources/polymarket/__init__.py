@@ -1,0 +1,1 @@
+"""Polymarket: related prediction markets (Gamma discovery API and the CLOB market-data API)."""
