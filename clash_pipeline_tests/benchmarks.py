@@ -2,7 +2,9 @@
 
 1. Candle path: parse + normalize + upsert (our `write_candles`) vs raw `sqlite3.executemany` of ready tuples
    into the same table (target: >= 50% of raw).
-2. A 30-day backfill of 1m candles for 10 coins (432,000 rows) from replay, launched through Dagster
+2. Polymarket markets and DefiLlama history: the same comparison for their write paths.
+3. Archive puts of 20 KB payloads vs raw boto3 `put_object` to an S3 server on loopback (target: >= 80%).
+4. A 30-day backfill of 1m candles for 10 coins (432,000 rows) from replay, launched through Dagster
    (raw pull -> archive -> parse -> upsert, one run), in seconds (target: < 30 s).
 """
 
@@ -96,6 +98,64 @@ def bench_dagster_backfill(folder: Path) -> None:
           f"{rows / elapsed:,.0f} rows/s, success={result.success}  (target < 30 s)")
 
 
+def _raw_write_rate(folder: Path, batches: list[tuple[str, list[tuple]]]) -> float:
+    """Rows/s of plain INSERTs of ready tuples into the named tables, one transaction (best of 3)."""
+    rows = sum(len(r) for _, r in batches)
+
+    def run() -> float:
+        conn = open_memory(folder / f"raw-{time.monotonic_ns()}.sqlite")
+        start = time.perf_counter()
+        conn.execute("BEGIN")
+        for table, tuples in batches:
+            conn.executemany(f"INSERT INTO {table} VALUES ({', '.join('?' * len(tuples[0]))})", tuples)
+        conn.execute("COMMIT")
+        return time.perf_counter() - start
+
+    return rows / _best_of(3, run)
+
+
+def _our_rate(folder: Path, write) -> tuple[float, list[tuple[str, list[tuple]]]]:
+    """Rows/s of one of our write paths (parse + normalize + upsert), and the rows it wrote, per table."""
+    timings = []
+    for _ in range(3):
+        conn = open_memory(folder / f"ours-{time.monotonic_ns()}.sqlite")
+        start = time.perf_counter()
+        loads = write(conn)
+        timings.append(time.perf_counter() - start)
+    batches = [(load.table, conn.execute(f"SELECT * FROM {load.table}").fetchall()) for load in loads if load.rows]
+    return sum(load.rows for load in loads) / min(timings), batches
+
+
+def bench_context_sources(folder: Path) -> None:
+    """Polymarket markets and DefiLlama history: parse + normalize + upsert vs raw INSERTs of the same rows."""
+    import json
+
+    from clash_pipeline.ingest import defillama, polymarket
+    from clash_pipeline.links.polymarket import load_mapping
+    from clash_pipeline.sources.connect import defillama_client
+    from clash_pipeline.sources.http import RawResponse
+    from clash_pipeline.sources.polymarket.replay import PolymarketReplay
+    from clash_pipeline.settings import load_settings
+
+    now = now_ms()
+    universe = PolymarketReplay(lambda: now).universe()
+    markets = [{**m, "id": f"{i}-{j}", "slug": f"{m['slug']}-{i}"} for i in range(400) for j, m in enumerate(universe)]
+    pages = [RawResponse("polymarket", "gamma/markets", "GET", "/markets", {}, 200,
+                         json.dumps(markets[i : i + 100]).encode(), now) for i in range(0, len(markets), 100)]
+    mapping = load_mapping()
+    history = defillama.pull_history(defillama_client(load_settings({})), lambda _: None)
+    print("context sources (best of 3)")
+    for name, write in (
+        ("polymarket markets", lambda conn: polymarket.write_markets(conn, pages, mapping, now)),
+        ("defillama history", lambda conn: defillama.write_history(conn, history, 0, 2**62)),
+    ):
+        ours, batches = _our_rate(folder, write)
+        raw = _raw_write_rate(folder, batches)
+        rows = sum(len(r) for _, r in batches)
+        print(f"  {name:<20} {rows:>8,} rows: raw INSERT {raw:>10,.0f} rows/s, ours {ours:>10,.0f} rows/s   "
+              f"{ours / raw:.2f}")
+
+
 def bench_archive(folder: Path, count: int = 300) -> None:
     """Archive puts of 20 KB payloads (compress + hash + one conditional write) vs raw writes of the same
     payloads: boto3 `put_object` to the S3 server on loopback, and plain file writes for the local folder."""
@@ -142,6 +202,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         bench_candle_path(folder)
+        bench_context_sources(folder)
         bench_archive(folder)
         bench_dagster_backfill(folder)
 

@@ -90,9 +90,8 @@ class PerpCtx(_Model):
     dayBaseVlm: Num | None = None
 
 
-class MetaAndAssetCtxs(_Model):
-    meta: PerpMeta
-    ctxs: list[PerpCtx]
+class _MetaAndCtxs(_Model):
+    """The API sends `[meta, ctxs]`: a two-element array."""
 
     @model_validator(mode="before")
     @classmethod
@@ -102,6 +101,11 @@ class MetaAndAssetCtxs(_Model):
                 raise ValueError(f"expected [meta, ctxs], got a list of {len(value)}")
             return {"meta": value[0], "ctxs": value[1]}
         return value
+
+
+class MetaAndAssetCtxs(_MetaAndCtxs):
+    meta: PerpMeta
+    ctxs: list[PerpCtx]
 
     @model_validator(mode="after")
     def _same_length(self) -> MetaAndAssetCtxs:
@@ -142,18 +146,9 @@ class SpotCtx(_Model):
     dayBaseVlm: Num | None = None
 
 
-class SpotMetaAndAssetCtxs(_Model):
+class SpotMetaAndAssetCtxs(_MetaAndCtxs):
     meta: SpotMeta
     ctxs: list[SpotCtx]
-
-    @model_validator(mode="before")
-    @classmethod
-    def _from_pair(cls, value: object) -> object:
-        if isinstance(value, list | tuple):
-            if len(value) != 2:
-                raise ValueError(f"expected [spotMeta, ctxs], got a list of {len(value)}")
-            return {"meta": value[0], "ctxs": value[1]}
-        return value
 
 
 class PredictedVenue(_Model):
