@@ -81,22 +81,30 @@ def cmd_demo(args: argparse.Namespace) -> int:
     first = (datetime.now(UTC).date() - timedelta(days=args.days - 1)).isoformat()
     print(f"clash demo: source mode {settings.source_mode}, data folder {settings.home}, "
           f"archive {settings.archive_backend}")
-    print(f"1/2 history {first} .. {_today()}: Hyperliquid candles, funding, volatility for "
+    print(f"1/3 history {first} .. {_today()}: Hyperliquid candles, funding, volatility for "
           f"{','.join(settings.coins)} ({','.join(settings.intervals)}); DefiLlama TVL, stablecoins, throughput, flows")
     history = inprocess.ingest_history(settings, instance, inprocess.SOURCES, first, _today(), settings.coins,
                                        settings.intervals)
-    print("2/2 snapshots: Hyperliquid universe, mids, contexts, books, funding pressure; Polymarket markets, "
+    print("2/3 snapshots: Hyperliquid universe, mids, contexts, books, funding pressure; Polymarket markets, "
           "horizons, books; DefiLlama capital base, throughput, asset links")
     snapshot = inprocess.ingest_snapshots(settings, instance, inprocess.SOURCES, settings.coins)
+    from clash_pipeline.memory.db import open_memory
+    from clash_pipeline.strategy.demo import demo_clones
+
+    clones = demo_clones(open_memory(settings.memory_path))
+    print("3/3 clones: " + ", ".join(f"{c.identity.name} ({c.control_mode}, {c.identity.key})" for c in clones))
+    compiled = inprocess.compile_clones(settings, instance, [c.identity.key for c in clones])
     _print_status(settings)
     from clash_pipeline.archive import open_archive
 
     archive = open_archive(settings)
     objects = [key for key, _ in archive.store.list("") if key.endswith(".gz")]
     print(f"\narchive: {len(objects)} objects in {archive.store.describe()}")
-    print(f"dagster runs: {history.run_id} (history), {snapshot.run_id} (snapshots); `make ui` to look at them")
-    print("try: clash asset links ETH")
-    return 0 if history.success and snapshot.success else 1
+    print(f"dagster runs: {history.run_id} (history), {snapshot.run_id} (snapshots), {compiled.run_id} (read plans);"
+          " `make ui` to look at them")
+    print("try: clash asset links ETH; clash asset latest HYPE; clash clones list; "
+          "clash graph preview clash_pipeline/strategy/examples/power_user.json")
+    return 0 if history.success and snapshot.success and compiled.success else 1
 
 
 def cmd_asset_links(args: argparse.Namespace) -> int:
@@ -119,6 +127,151 @@ def cmd_asset_links(args: argparse.Namespace) -> int:
     for row in report["polymarket_horizons"]:
         print(f"  {row['horizon']:<16} {row['question']}  (ends {row['end']})")
     print(f"  {report['polymarket_linked_markets']} linked markets in all")
+    return 0
+
+
+def _memory():
+    from clash_pipeline.memory.db import open_memory
+
+    return open_memory(load_settings().memory_path)
+
+
+def _print_problems(error) -> int:
+    print(f"rejected: {len(error.problems)} problem(s)", file=sys.stderr)
+    for problem in error.problems:
+        print(f"  - {problem}", file=sys.stderr)
+    return 1
+
+
+def _read_graph(path: str) -> dict:
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        raise SystemExit(f"cannot read graph file {path}: {error}") from None
+
+
+def cmd_clones(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from clash_pipeline.strategy import modes, store
+    from clash_pipeline.strategy.graph import GraphInvalid
+
+    conn = _memory()
+    if args.action == "list":
+        identities = [asdict(i) for i in store.list_public(conn)]
+        if args.json:
+            print(json.dumps(identities, indent=2))
+        for i in identities if not args.json else []:
+            print(f"{i['clone_id']:>6}  {i['name']:<24} {i['status']:<8} {i['bio'] or ''}")
+        return 0
+    if args.action == "show":
+        clone = store.get_clone(conn, args.clone_id)
+        view = {"identity": asdict(clone.identity)}
+        if not args.public:
+            view.update({"control_mode": clone.control_mode, "version": clone.version,
+                         "graph": clone.graph.model_dump(mode="json")})
+        print(json.dumps(view, indent=2) if args.json else _describe_clone(view))
+        return 0
+    try:
+        if args.mode == "basic":
+            graph = modes.basic_graph(args.risk, args.category, args.subcategory, args.cadence, args.engine)
+        elif args.mode == "custom":
+            if not args.assets:
+                raise SystemExit("--mode custom needs --assets")
+            presets = dict(item.split("=", 1) for item in args.presets)
+            graph = modes.custom_graph(args.assets, presets, args.cadence, args.risk, args.engine)
+        else:
+            if not args.graph:
+                raise SystemExit("--mode power needs --graph FILE")
+            graph = _read_graph(args.graph)
+        clone = store.create_clone(conn, args.name, graph, args.mode, args.avatar_url, args.bio)
+    except GraphInvalid as error:
+        return _print_problems(error)
+    print(json.dumps(asdict(clone.identity)) if args.json else
+          f"created clone {clone.identity.clone_id} ({clone.identity.key}) {clone.identity.name!r}, "
+          f"{clone.control_mode} mode, version {clone.version}")
+    return 0
+
+
+def _describe_clone(view: dict) -> str:
+    identity = view["identity"]
+    lines = [f"clone {identity['clone_id']}: {identity['name']} [{identity['status']}]",
+             f"  avatar: {identity['avatar_url'] or '-'}", f"  bio: {identity['bio'] or '-'}"]
+    if "graph" in view:
+        lines.append(f"  {view['control_mode']} mode, active version {view['version']}")
+        for block in view["graph"]["blocks"]:
+            lines.append(f"    {block['kind']:<15} {block['id']}")
+    return "\n".join(lines)
+
+
+def _as_of(value: str | None) -> int:
+    from clash_pipeline.timeutil import now_ms, to_ms
+
+    if value is None:
+        return now_ms()
+    if value.isdigit():
+        return int(value)
+    try:
+        return to_ms(datetime.fromisoformat(value))
+    except ValueError:
+        raise SystemExit(f"--as-of must be ms or an ISO time, not {value!r}") from None
+
+
+def cmd_graph(args: argparse.Namespace) -> int:
+    from clash_pipeline.strategy.graph import GraphInvalid
+    from clash_pipeline.strategy.packet import build_packet
+    from clash_pipeline.strategy.store import validate
+
+    conn = _memory()
+    try:
+        graph, compiled = validate(conn, _read_graph(args.file))
+    except GraphInvalid as error:
+        if args.json:
+            print(json.dumps({"valid": False, "problems": [vars(p) for p in error.problems]}, indent=2))
+            return 1
+        return _print_problems(error)
+    if args.action == "validate":
+        print(json.dumps({"valid": True, **compiled.summary()}, indent=2) if args.json else
+              f"valid: {sum(len(p.assets) for p in compiled.prompts)} (prompt, asset) pairs, "
+              f"strategy {compiled.strategy_hash[:12]}")
+        return 0
+    as_of = _as_of(args.as_of)
+    packets = [build_packet(conn, plan, as_of) for plan in compiled.asset_plans()]
+    if args.json:
+        print(json.dumps({"plan": compiled.as_dict(), "packets": packets}, indent=2))
+        return 0
+    for prompt in compiled.prompts:
+        print(f"prompt {prompt.prompt_id}: engine {prompt.engine}, cadence {prompt.cadence}")
+        for plan, packet in zip(prompt.assets, [p for p in packets if p["prompt_id"] == prompt.prompt_id]):
+            sizes = ", ".join(f"{name} {sum(len(r['rows']) for r in ch['reads'].values())}"
+                              for name, ch in packet["channels"].items())
+            print(f"  {plan.coin:<10} {len(plan.reads)} reads -> {sizes}")
+    return 0
+
+
+def cmd_asset_latest(args: argparse.Namespace) -> int:
+    """The structured memory an asset receives now: every source's default profile."""
+    from clash_pipeline.strategy.graph import GraphInvalid
+    from clash_pipeline.strategy.modes import custom_graph
+    from clash_pipeline.strategy.packet import build_packet
+    from clash_pipeline.strategy.store import validate
+
+    conn = _memory()
+    try:
+        graph = custom_graph([args.symbol], {"hyperliquid": "full", "polymarket": "prediction_markets",
+                                             "defillama": "macro"})
+        _, compiled = validate(conn, graph)
+    except GraphInvalid as error:
+        return _print_problems(error)
+    packet = build_packet(conn, compiled.asset_plans()[0], _as_of(args.as_of))
+    if args.json:
+        print(json.dumps(packet, indent=2))
+        return 0
+    print(f"{packet['asset']} ({packet['symbol']}) as of {packet['as_of_ms']}")
+    for name, channel in packet["channels"].items():
+        for read, body in channel["reads"].items():
+            latest = body["rows"][-1] if body["rows"] else None
+            print(f"  {name}.{read:<18} {len(body['rows']):>4} rows; latest {latest}")
     return 0
 
 
@@ -215,12 +368,53 @@ def build_parser() -> argparse.ArgumentParser:
         parser_.add_argument("--end", type=_day, help="last day, inclusive, YYYY-MM-DD (default: --start)")
         parser_.set_defaults(func=cmd_ingest)
 
+    clones = commands.add_parser("clones", help="create, show and list clones")
+    clone_actions = clones.add_subparsers(dest="action", required=True, metavar="ACTION")
+    create = clone_actions.add_parser("create", help="create a clone from a control mode (validated, versioned)")
+    create.add_argument("--name", required=True)
+    create.add_argument("--mode", choices=("basic", "custom", "power"), default="basic")
+    create.add_argument("--risk", choices=("low", "medium", "high"), default="medium", help="basic/custom")
+    create.add_argument("--category", default="Crypto", help="basic: Perps, Spot, Crypto, Tradfi, Trending, ...")
+    create.add_argument("--subcategory", default=None, help="basic: e.g. Layer 1, AI, Stocks")
+    create.add_argument("--cadence", default="15m", help="1m, 5m, 15m, 1h, 4h or 1d")
+    create.add_argument("--engine", choices=("hold", "rules", "openai"), default="rules")
+    create.add_argument("--assets", type=_csv, help="custom: symbols, e.g. BTC,ETH,HYPE/USDC")
+    create.add_argument("--presets", type=_csv, default=["hyperliquid=price_action", "defillama=macro"],
+                        help="custom: source=profile pairs (default hyperliquid=price_action,defillama=macro)")
+    create.add_argument("--graph", help="power: a graph JSON file")
+    create.add_argument("--avatar-url")
+    create.add_argument("--bio")
+    create.add_argument("--json", action="store_true")
+    show = clone_actions.add_parser("show", help="a clone: identity, mode, active version and graph")
+    show.add_argument("clone_id", type=int)
+    show.add_argument("--public", action="store_true", help="only what the public sees (no strategy)")
+    show.add_argument("--json", action="store_true")
+    listing = clone_actions.add_parser("list", help="public identities of every clone")
+    listing.add_argument("--json", action="store_true")
+    clones.set_defaults(func=cmd_clones)
+
+    graph = commands.add_parser("graph", help="validate or preview a draft graph file (nothing is stored)")
+    graph_actions = graph.add_subparsers(dest="action", required=True, metavar="ACTION")
+    for action, what in (("validate", "list every problem, by block id and field"),
+                         ("preview", "compiled read plans and effective context packets")):
+        sub = graph_actions.add_parser(action, help=what)
+        sub.add_argument("file", help="a graph JSON file: {blocks, edges, layout}")
+        sub.add_argument("--json", action="store_true")
+        if action == "preview":
+            sub.add_argument("--as-of", help="packet time: ms or ISO (default now); nothing after it is read")
+    graph.set_defaults(func=cmd_graph)
+
     asset = commands.add_parser("asset", help="what context an asset receives")
     asset_actions = asset.add_subparsers(dest="asset_command", required=True, metavar="ACTION")
     links = asset_actions.add_parser("links", help="the DefiLlama and Polymarket rows linked to a symbol, and why")
     links.add_argument("symbol", help="a symbol of the universe: ETH, HYPE, USDC, xyz:TSLA, ...")
     links.add_argument("--json", action="store_true", help="print JSON")
     links.set_defaults(func=cmd_asset_links)
+    latest = asset_actions.add_parser("latest", help="the structured memory an asset receives (all sources)")
+    latest.add_argument("symbol")
+    latest.add_argument("--as-of", help="ms or ISO time (default now)")
+    latest.add_argument("--json", action="store_true")
+    latest.set_defaults(func=cmd_asset_latest)
 
     memory = commands.add_parser("memory", help="inspect market memory")
     memory_commands = memory.add_subparsers(dest="memory_command", required=True, metavar="ACTION")

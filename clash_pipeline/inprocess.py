@@ -58,3 +58,15 @@ def ingest_snapshots(
         if "hyperliquid" in sources else {}
     return dg.materialize(assets, instance=instance, resources=default_resources(settings),
                           run_config=_run_config(log_level, ops))
+
+
+def compile_clones(settings: Settings, instance: dg.DagsterInstance, keys: Sequence[str],
+                   log_level: str = "INFO") -> dg.ExecuteInProcessResult:
+    """Add the clones' partitions (as the sensor would) and compile their read plans in one run."""
+    from clash_pipeline.defs.clones import clone_read_plans, clones_partitions
+
+    instance.add_dynamic_partitions(clones_partitions.name, list(keys))
+    return dg.materialize([clone_read_plans], instance=instance, resources=default_resources(settings),
+                          run_config=_run_config(log_level, {}),
+                          tags={"dagster/asset_partition_range_start": keys[0],
+                                "dagster/asset_partition_range_end": keys[-1]})

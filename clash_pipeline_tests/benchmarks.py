@@ -3,8 +3,9 @@
 1. Candle path: parse + normalize + upsert (our `write_candles`) vs raw `sqlite3.executemany` of ready tuples
    into the same table (target: >= 50% of raw).
 2. Polymarket markets and DefiLlama history: the same comparison for their write paths.
-3. Archive puts of 20 KB payloads vs raw boto3 `put_object` to an S3 server on loopback (target: >= 80%).
-4. A 30-day backfill of 1m candles for 10 coins (432,000 rows) from replay, launched through Dagster
+3. Strategy graphs: context packet p50/p99 vs the bare SQL of the same plan; compiling 1,000 clones x 10 assets.
+4. Archive puts of 20 KB payloads vs raw boto3 `put_object` to an S3 server on loopback (target: >= 80%).
+5. A 30-day backfill of 1m candles for 10 coins (432,000 rows) from replay, launched through Dagster
    (raw pull -> archive -> parse -> upsert, one run), in seconds (target: < 30 s).
 """
 
@@ -156,6 +157,79 @@ def bench_context_sources(folder: Path) -> None:
               f"{ours / raw:.2f}")
 
 
+def _market_memory(folder: Path):
+    """A market memory with every source on replay: 10 coins, 3 days of 15m and 1h candles."""
+    from clash_pipeline.ingest import defillama, polymarket
+    from clash_pipeline.links.defillama import load_overrides
+    from clash_pipeline.links.polymarket import load_mapping
+    from clash_pipeline.settings import load_settings
+    from clash_pipeline.sources.connect import defillama_client, polymarket_client
+    from clash_pipeline.universe.taxonomy import load_taxonomy
+
+    now = now_ms()
+    conn = open_memory(folder / "strategy-bench.sqlite")
+    client = replay_client(now)
+    snapshot = ingest.pull_snapshot(client, COINS)
+    ingest.write_universe(conn, snapshot, load_taxonomy())
+    ingest.write_mids(conn, snapshot)
+    ingest.write_contexts(conn, snapshot)
+    ingest.write_books(conn, snapshot)
+    ingest.write_funding_history(conn, ingest.pull_funding(client, COINS, now - 3 * DAY_MS, now, lambda _: None),
+                                 now - 3 * DAY_MS, now)
+    ingest.write_funding_pressure(conn, snapshot)
+    ingest.write_candles(conn, ingest.pull_candles(client, COINS, ["15m", "1h"], now - 3 * DAY_MS, now,
+                                                   lambda _: None), now - 3 * DAY_MS, now)
+    ingest.write_volatility(conn, COINS, ["1h"], now - DAY_MS, now)
+    settings = load_settings({})
+    polymarket.write_markets(conn, polymarket.pull_snapshot(polymarket_client(settings), load_mapping(), now,
+                                                            lambda _: None), load_mapping(), now)
+    dl = defillama_client(settings)
+    defillama.write_capital_base(conn, defillama.pull_snapshot(dl, lambda _: None), now)
+    defillama.write_history(conn, defillama.pull_history(dl, lambda _: None), now - 30 * DAY_MS, now)
+    defillama.write_links(conn, load_overrides(), now)
+    return conn, now
+
+
+def bench_strategy(folder: Path) -> None:
+    """Packet latency (p50/p99) vs the bare SQL of the same plan; compile 1,000 clones x 10 assets."""
+    from clash_pipeline.strategy import modes
+    from clash_pipeline.strategy.packet import build_packet
+    from clash_pipeline.strategy.plan import compile_graph
+    from clash_pipeline.strategy.selection import Universe
+
+    conn, now = _market_memory(folder)
+    universe = Universe.load(conn)
+    presets = {"hyperliquid": "full", "polymarket": "prediction_markets", "defillama": "macro"}
+    plans = compile_graph(modes.custom_graph(list(COINS), presets), universe).asset_plans()
+
+    def latencies(run) -> list[float]:
+        samples = []
+        for i in range(600):
+            plan = plans[i % len(plans)]
+            start = time.perf_counter()
+            run(plan)
+            samples.append((time.perf_counter() - start) * 1000)
+        return sorted(samples[100:])
+
+    def bare(plan) -> None:
+        for read in plan.reads:
+            sql, params = read.sql(now)
+            conn.execute(sql, params).fetchall()
+
+    ours, raw = latencies(lambda plan: build_packet(conn, plan, now)), latencies(bare)
+    p50, p99 = ours[len(ours) // 2], ours[int(len(ours) * 0.99)]
+    raw50, raw99 = raw[len(raw) // 2], raw[int(len(raw) * 0.99)]
+    print(f"context packet ({len(plans[0].reads)} reads, all sources): p50 {p50:.2f} ms, p99 {p99:.2f} ms; bare SQL of "
+          f"the same plan p50 {raw50:.2f} ms, p99 {raw99:.2f} ms; ratio p50 {raw50 / p50:.2f}  (target p50 < 5 ms)")
+    graphs = [modes.custom_graph([COINS[(i + k) % len(COINS)] for k in range(10)], presets,
+                                 ("5m", "15m", "1h")[i % 3], ("low", "medium", "high")[i % 3]) for i in range(1000)]
+    start = time.perf_counter()
+    compiled = [compile_graph(graph, universe) for graph in graphs]
+    elapsed = time.perf_counter() - start
+    pairs = sum(len(c.asset_plans()) for c in compiled)
+    print(f"compile 1,000 clones x 10 assets ({pairs:,} read plans): {elapsed:.2f} s  (target < 10 s)")
+
+
 def bench_archive(folder: Path, count: int = 300) -> None:
     """Archive puts of 20 KB payloads (compress + hash + one conditional write) vs raw writes of the same
     payloads: boto3 `put_object` to the S3 server on loopback, and plain file writes for the local folder."""
@@ -203,6 +277,7 @@ def main() -> None:
         folder = Path(tmp)
         bench_candle_path(folder)
         bench_context_sources(folder)
+        bench_strategy(folder)
         bench_archive(folder)
         bench_dagster_backfill(folder)
 

@@ -99,3 +99,40 @@ def test_schedule_requests_today_and_yesterday_just_after_midnight():
     day = date(2026, 11, 20)
     assert keys(datetime(2026, 11, 20, 0, 15, tzinfo=UTC)) == [(day - timedelta(days=1)).isoformat(), day.isoformat()]
     assert keys(datetime(2026, 11, 20, 10, 15, tzinfo=UTC)) == [day.isoformat()]
+
+
+def test_clones_partition_follows_the_clones_table_and_plans_compile(settings, instance):
+    from clash_pipeline.defs.clones import clone_read_plans, clones_partition_sensor, clones_partitions
+    from clash_pipeline.ingest import hyperliquid as hl
+    from clash_pipeline.strategy import modes, store
+    from clash_pipeline.universe.taxonomy import load_taxonomy
+    from clash_pipeline_tests.conftest import NOW_MS
+    from clash_pipeline_tests.helpers import replay_client
+
+    resources = default_resources(settings)
+    conn = open_memory(settings.memory_path)
+    hl.write_universe(conn, hl.pull_snapshot(replay_client(NOW_MS), []), load_taxonomy())
+    for name in ("one", "two"):
+        store.create_clone(conn, name, modes.custom_graph(["BTC", "ETH"], {"hyperliquid": "price_action"}), "custom")
+
+    def sync():
+        context = dg.build_sensor_context(instance=instance, resources={"market_memory": resources["market_memory"]})
+        result = clones_partition_sensor(context)
+        for request in result.dynamic_partitions_requests:
+            if isinstance(request, dg.AddDynamicPartitionsRequest):
+                instance.add_dynamic_partitions(request.partitions_def_name, request.partition_keys)
+            else:
+                for key in request.partition_keys:
+                    instance.delete_dynamic_partition(request.partitions_def_name, key)
+        return instance.get_dynamic_partitions(clones_partitions.name)
+
+    assert sync() == ["c000001", "c000002"]
+    conn.execute("UPDATE clones SET status = 'retired' WHERE clone_id = 1")
+    assert sync() == ["c000002"]
+
+    result = dg.materialize([clone_read_plans], instance=instance, resources=resources, partition_key="c000002")
+    assert result.success
+    metadata = result.asset_materializations_for_node("clone_read_plans")[0].metadata
+    assert metadata["dagster/row_count"].value == 2 and "BTC, ETH" in metadata["enabled_assets"].value
+    assert '"asset": "BTC"' in metadata["packet_preview"].value
+    assert conn.execute("SELECT clone_id, version, enabled_assets FROM clone_read_plans").fetchall() == [(2, 1, 2)]

@@ -1,0 +1,1 @@
+"""Clone strategy graphs: blocks, validation, storage, asset selection, control modes, read plans and packets."""

@@ -1,0 +1,275 @@
+"""The strategy graph: blocks, edges and canvas layout, and its validation.
+
+Edges run only Data Stream -> Asset -> Trading Prompt -> Trading Clone; the graph has exactly one Trading Clone
+Block. Validation lists every problem, each naming the block id and field; nothing is stored for a rejected graph.
+Layout metadata rides along with a version and is ignored by compilation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Annotated, Literal
+
+import pydantic
+from pydantic import BaseModel, ConfigDict, Field
+
+from clash_pipeline.strategy.catalog import CADENCES, CHANNELS, PROFILES, defaults
+
+KIND_ORDER = ("data_stream", "asset", "trading_prompt", "trading_clone")
+NEXT_KIND = {"data_stream": "asset", "asset": "trading_prompt", "trading_prompt": "trading_clone"}
+
+
+class _Block(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: str = Field(min_length=1, max_length=64)
+
+
+class DataStreamBlock(_Block):
+    kind: Literal["data_stream"] = "data_stream"
+    source: str
+    profile: str | None = None
+    channels: dict[str, dict] = {}
+
+    def effective_channels(self) -> dict[str, dict]:
+        """The profile's channels with defaults, overridden channel by channel by explicit options."""
+        merged: dict[str, dict] = {}
+        if self.profile and self.source in PROFILES and self.profile in PROFILES[self.source]:
+            merged = {name: defaults(self.source, name) for name in PROFILES[self.source][self.profile]}
+        for name, options in self.channels.items():
+            base = defaults(self.source, name) if self.source in CHANNELS and name in CHANNELS[self.source] else {}
+            merged[name] = {**base, **merged.get(name, {}), **options}
+        return merged
+
+
+class CategorySelection(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    category: str
+    subcategory: str | None = None
+
+
+class AssetBlock(_Block):
+    kind: Literal["asset"] = "asset"
+    select: list[CategorySelection] = []
+    include: list[str] = []
+    exclude: list[str] = []
+
+
+class ExecutionControls(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    max_leverage: float = Field(3.0, gt=0, le=50)
+    max_position_notional_usd: float = Field(1000.0, gt=0)
+    order_types: list[Literal["market", "limit"]] = Field(["market", "limit"], min_length=1)
+    min_order_usd: float = Field(10.0, ge=10)
+    max_order_usd: float = Field(500.0, gt=0)
+    cooldown_s: int = Field(300, ge=0)
+    max_orders_per_hour: int = Field(6, ge=1, le=120)
+    stop_loss_pct: float | None = Field(5.0, gt=0, le=100)
+    take_profit_pct: float | None = Field(10.0, gt=0, le=1000)
+
+
+class TradingPromptBlock(_Block):
+    kind: Literal["trading_prompt"] = "trading_prompt"
+    prompt: str = Field(min_length=1, max_length=20_000)
+    engine: Literal["hold", "rules", "openai"] = "rules"
+    model: str | None = None
+    cadence: str = "15m"
+    controls: ExecutionControls = ExecutionControls()
+
+
+class TradingCloneBlock(_Block):
+    kind: Literal["trading_clone"] = "trading_clone"
+    account_size_usd: float = Field(10_000.0, gt=0)
+    run_state: Literal["running", "paused", "stopped"] = "running"
+
+
+Block = Annotated[DataStreamBlock | AssetBlock | TradingPromptBlock | TradingCloneBlock, Field(discriminator="kind")]
+BLOCK_TYPES = {cls.model_fields["kind"].default: cls
+               for cls in (DataStreamBlock, AssetBlock, TradingPromptBlock, TradingCloneBlock)}
+
+
+class Edge(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    source: str
+    target: str
+
+
+class Layout(BaseModel):
+    """Canvas metadata: node positions and sizes by block id, and the viewport. Never compiled."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    nodes: dict[str, dict[str, float]] = {}
+    viewport: dict[str, float] = {}
+
+
+class StrategyGraph(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    blocks: list[Block]
+    edges: list[Edge]
+    layout: Layout = Layout()
+
+    def by_kind(self, kind: str) -> list:
+        return [b for b in self.blocks if b.kind == kind]
+
+    def feeding(self, block_id: str) -> list[str]:
+        """Ids of the blocks with an edge into `block_id`, sorted."""
+        return sorted(edge.source for edge in self.edges if edge.target == block_id)
+
+    def canonical_json(self) -> str:
+        """The strategy without layout, keys and blocks in a stable order: what compilation sees."""
+        body = self.model_dump(mode="json", exclude={"layout"})
+        body["blocks"] = sorted(body["blocks"], key=lambda b: b["id"])
+        body["edges"] = sorted(body["edges"], key=lambda e: (e["source"], e["target"]))
+        return json.dumps(body, sort_keys=True, separators=(",", ":"))
+
+    def strategy_hash(self) -> str:
+        return hashlib.sha256(self.canonical_json().encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Problem:
+    block_id: str
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"block {self.block_id!r} field {self.field!r}: {self.message}"
+
+
+class GraphInvalid(ValueError):
+    """Every problem of a rejected graph."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("invalid strategy graph:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+def parse_graph(data: object) -> StrategyGraph:
+    """Parse and validate the structure of a graph; raise GraphInvalid with every problem found.
+
+    Asset resolution against the universe is checked separately (`strategy.selection`)."""
+    problems: list[Problem] = []
+    if not isinstance(data, dict):
+        raise GraphInvalid([Problem("-", "graph", "must be an object with blocks and edges")])
+    unknown = set(data) - {"blocks", "edges", "layout"}
+    problems += [Problem("-", key, "unknown top-level field") for key in sorted(unknown)]
+    blocks = []
+    for index, raw in enumerate(data.get("blocks") or []):
+        block_id = str(raw.get("id", f"#{index}")) if isinstance(raw, dict) else f"#{index}"
+        kind = raw.get("kind") if isinstance(raw, dict) else None
+        if kind not in BLOCK_TYPES:
+            problems.append(Problem(block_id, "kind", f"must be one of {list(BLOCK_TYPES)}, got {kind!r}"))
+            continue
+        try:
+            blocks.append(BLOCK_TYPES[kind].model_validate(raw))
+        except pydantic.ValidationError as error:
+            problems += [Problem(block_id, ".".join(map(str, e["loc"])) or "-", e["msg"])
+                         for e in error.errors(include_url=False)]
+    if not data.get("blocks"):
+        problems.append(Problem("-", "blocks", "a graph needs blocks"))
+    edges = []
+    for index, raw in enumerate(data.get("edges") or []):
+        try:
+            edges.append(Edge.model_validate(raw))
+        except pydantic.ValidationError as error:
+            problems.append(Problem(f"edge #{index}", "edges", error.errors(include_url=False)[0]["msg"]))
+    try:
+        layout = Layout.model_validate(data.get("layout") or {})
+    except pydantic.ValidationError as error:
+        problems.append(Problem("-", "layout", error.errors(include_url=False)[0]["msg"]))
+        layout = Layout()
+    problems += _structure_problems(blocks, edges)
+    if problems:
+        raise GraphInvalid(problems)
+    return StrategyGraph(blocks=blocks, edges=edges, layout=layout)
+
+
+def _structure_problems(blocks: list, edges: list[Edge]) -> list[Problem]:
+    problems = []
+    ids: dict[str, object] = {}
+    for block in blocks:
+        if block.id in ids:
+            problems.append(Problem(block.id, "id", "two blocks share this id"))
+        ids[block.id] = block
+        if isinstance(block, DataStreamBlock):
+            problems += _stream_problems(block)
+        if isinstance(block, TradingPromptBlock):
+            if block.cadence not in CADENCES:
+                problems.append(Problem(block.id, "cadence", f"must be one of {list(CADENCES)}, got {block.cadence!r}"))
+            controls = block.controls
+            if controls.min_order_usd > controls.max_order_usd:
+                problems.append(Problem(block.id, "controls.min_order_usd", "is above controls.max_order_usd"))
+            if controls.max_order_usd > controls.max_position_notional_usd:
+                problems.append(Problem(block.id, "controls.max_order_usd", "is above max_position_notional_usd"))
+            if block.engine == "openai" and not block.model:
+                problems.append(Problem(block.id, "model", "the openai engine needs a model"))
+        if isinstance(block, AssetBlock) and not (block.select or block.include):
+            problems.append(Problem(block.id, "select", "selects nothing: give categories or include symbols"))
+    clones = [b for b in blocks if isinstance(b, TradingCloneBlock)]
+    if len(clones) != 1:
+        problems.append(Problem(",".join(b.id for b in clones) or "-", "kind",
+                                f"a graph has exactly one trading_clone block, not {len(clones)}"))
+    for edge in edges:
+        source, target = ids.get(edge.source), ids.get(edge.target)
+        if source is None or target is None:
+            missing = edge.source if source is None else edge.target
+            problems.append(Problem(missing, "edges", f"edge {edge.source} -> {edge.target} names an unknown block"))
+        elif NEXT_KIND.get(source.kind) != target.kind:
+            problems.append(Problem(edge.source, "edges", f"a {source.kind} block cannot feed a {target.kind} block "
+                                                          f"({edge.source} -> {edge.target})"))
+    problems += _cycle_problems(ids, edges)
+    for block in blocks:
+        outgoing = [e for e in edges if e.source == block.id]
+        incoming = [e for e in edges if e.target == block.id]
+        if block.kind != "trading_clone" and not outgoing:
+            problems.append(Problem(block.id, "edges", f"dangling {block.kind} block: it feeds nothing"))
+        if block.kind != "data_stream" and not incoming:
+            problems.append(Problem(block.id, "edges", f"dangling {block.kind} block: nothing feeds it"))
+    return problems
+
+
+def _stream_problems(block: DataStreamBlock) -> list[Problem]:
+    if block.source not in CHANNELS:
+        return [Problem(block.id, "source", f"unknown source {block.source!r}; known: {list(CHANNELS)}")]
+    problems = []
+    if block.profile is not None and block.profile not in PROFILES[block.source]:
+        problems.append(Problem(block.id, "profile", f"unknown profile {block.profile!r} for {block.source}; "
+                                                     f"known: {list(PROFILES[block.source])}"))
+    for channel, options in block.channels.items():
+        specs = CHANNELS[block.source].get(channel)
+        if specs is None:
+            problems.append(Problem(block.id, f"channels.{channel}",
+                                    f"unknown channel for {block.source}; known: {list(CHANNELS[block.source])}"))
+            continue
+        for name, value in options.items():
+            if name not in specs:
+                problems.append(Problem(block.id, f"channels.{channel}.{name}", f"unknown option; known: {list(specs)}"))
+            elif problem := specs[name].check(value):
+                problems.append(Problem(block.id, f"channels.{channel}.{name}", problem))
+    if not block.channels and not block.profile:
+        problems.append(Problem(block.id, "channels", "a data stream needs channels or a profile"))
+    return problems
+
+
+def _cycle_problems(ids: dict, edges: list[Edge]) -> list[Problem]:
+    graph: dict[str, list[str]] = {}
+    for edge in edges:
+        graph.setdefault(edge.source, []).append(edge.target)
+    state: dict[str, int] = {}
+
+    def visit(node: str, path: list[str]) -> list[str] | None:
+        state[node] = 1
+        for nxt in graph.get(node, []):
+            if state.get(nxt) == 1:
+                return path + [node, nxt]
+            if nxt not in state and (cycle := visit(nxt, path + [node])):
+                return cycle
+        state[node] = 2
+        return None
+
+    for node in sorted(ids):
+        if node not in state and (cycle := visit(node, [])):
+            start = cycle.index(cycle[-1])
+            return [Problem(cycle[-1], "edges", "the graph is not a DAG: " + " -> ".join(cycle[start:]))]
+    return []

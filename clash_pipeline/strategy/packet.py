@@ -1,0 +1,41 @@
+"""Execute an asset's read plan: the effective context packet, as of a time.
+
+Compact (columns once, rows as lists), stable (each read's rows oldest first, reads in plan order), bounded (a
+byte budget per channel: the oldest rows go first, and the packet says how many), and point-in-time (every
+read only sees rows known at `as_of`).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from clash_pipeline.strategy.plan import AssetPlan
+
+CHANNEL_BUDGET_BYTES = 8_000
+
+
+def build_packet(conn: sqlite3.Connection, plan: AssetPlan, as_of_ms: int,
+                 budget_bytes: int = CHANNEL_BUDGET_BYTES) -> dict:
+    channels: dict[str, dict] = {}
+    for read in plan.reads:
+        sql, params = read.sql(as_of_ms)
+        rows = [list(row) for row in reversed(conn.execute(sql, params).fetchall())]
+        channel = channels.setdefault(read.channel, {"reads": {}, "truncated_rows": 0})
+        channel["reads"][read.name] = {"columns": list(read.columns), "rows": rows}
+    for channel in channels.values():
+        channel["truncated_rows"] = _fit(channel, budget_bytes)
+    return {"asset": plan.coin, "symbol": plan.symbol, "prompt_id": plan.prompt_id, "as_of_ms": as_of_ms,
+            "channels": channels}
+
+
+def _fit(channel: dict, budget_bytes: int) -> int:
+    """Drop the oldest rows of the largest read until the channel fits its budget; return how many went."""
+    dropped, size = 0, len(json.dumps(channel["reads"], separators=(",", ":")))
+    while size > budget_bytes:
+        largest = max(channel["reads"].values(), key=lambda r: len(r["rows"]))
+        if not largest["rows"]:
+            break
+        size -= len(json.dumps(largest["rows"].pop(0), separators=(",", ":"))) + 1
+        dropped += 1
+    return dropped

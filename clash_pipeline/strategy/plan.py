@@ -1,0 +1,196 @@
+"""Compile a strategy graph into read plans: for each prompt block and each enabled asset, the exact,
+deterministic list of reads against market memory that makes its context.
+
+A read is point-in-time by construction: a row stamped t is known at t + `known_after_ms` (a candle when it
+closes, a daily DefiLlama row when its day ends), and only rows known at the packet's `as_of` are read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from clash_pipeline.strategy.catalog import CHANNELS
+from clash_pipeline.strategy.graph import (
+    AssetBlock,
+    DataStreamBlock,
+    ExecutionControls,
+    GraphInvalid,
+    StrategyGraph,
+    TradingPromptBlock,
+)
+from clash_pipeline.strategy.selection import Resolution, Universe, resolve_all
+from clash_pipeline.timeutil import DAY_MS, HOUR_MS, interval_ms
+
+LINKED_CHAINS = "(subject = '' OR subject IN (SELECT subject FROM dl_asset_links WHERE symbol = ? AND subject_kind = 'chain'))"
+
+
+@dataclass(frozen=True)
+class Read:
+    channel: str
+    name: str
+    table: str
+    columns: tuple[str, ...]
+    filters: tuple[tuple[str, tuple], ...]  # SQL fragments with their parameters
+    time_column: str
+    limit: int
+    known_after_ms: int = 0
+    window_ms: int | None = None
+    latest_only: bool = False  # only rows at the newest stamp known at as_of (a snapshot)
+    tiebreak: tuple[str, ...] = ()
+
+    def sql(self, as_of_ms: int) -> tuple[str, list]:
+        """The query and its parameters; rows come newest first (packets reverse them)."""
+        where = [fragment for fragment, _ in self.filters]
+        params: list = [p for _, ps in self.filters for p in ps]
+        known = f"{self.time_column} + {self.known_after_ms} <= ?"
+        clauses, args = [*where, known], [*params, as_of_ms]
+        if self.window_ms is not None:
+            clauses.append(f"{self.time_column} > ?")
+            args.append(as_of_ms - self.window_ms)
+        if self.latest_only:
+            inner = " AND ".join([*where, known])
+            clauses.append(f"{self.time_column} = (SELECT MAX({self.time_column}) FROM {self.table} WHERE {inner})")
+            args += [*params, as_of_ms]
+        order = ", ".join(f"{c} DESC" for c in (self.time_column, *self.tiebreak))
+        return (f"SELECT {', '.join(self.columns)} FROM {self.table} WHERE {' AND '.join(clauses)} "
+                f"ORDER BY {order} LIMIT {self.limit}", args)
+
+
+@dataclass(frozen=True)
+class AssetPlan:
+    prompt_id: str
+    coin: str
+    symbol: str
+    reads: tuple[Read, ...]
+
+
+@dataclass(frozen=True)
+class PromptPlan:
+    prompt_id: str
+    engine: str
+    model: str | None
+    cadence: str
+    controls: ExecutionControls
+    assets: tuple[AssetPlan, ...]
+
+
+@dataclass
+class CompiledGraph:
+    strategy_hash: str
+    prompts: tuple[PromptPlan, ...]
+    resolutions: dict[str, Resolution] = field(default_factory=dict)
+
+    def asset_plans(self) -> list[AssetPlan]:
+        return [asset for prompt in self.prompts for asset in prompt.assets]
+
+    def summary(self) -> dict:
+        return {"strategy_hash": self.strategy_hash, "prompts": [
+            {"prompt_id": p.prompt_id, "engine": p.engine, "cadence": p.cadence,
+             "assets": [a.coin for a in p.assets], "reads_per_asset": len(p.assets[0].reads) if p.assets else 0}
+            for p in self.prompts]}
+
+    def as_dict(self) -> dict:
+        return {"strategy_hash": self.strategy_hash,
+                "prompts": [{"prompt_id": p.prompt_id, "engine": p.engine, "model": p.model, "cadence": p.cadence,
+                             "controls": p.controls.model_dump(),
+                             "assets": [{"coin": a.coin, "symbol": a.symbol,
+                                         "reads": [{**asdict(r), "sql": r.sql(0)[0]} for r in a.reads]}
+                                        for a in p.assets]} for p in self.prompts],
+                "resolutions": {block: {"enabled": r.enabled, "reasons": r.reasons}
+                                for block, r in self.resolutions.items()}}
+
+
+def channel_reads(source: str, channel: str, options: dict, coin: str, symbol: str) -> list[Read]:
+    """The reads that make one channel's part of an asset's context."""
+    key = f"{source}.{channel}"
+    coin_is = ("coin = ?", (coin,))
+    if source == "hyperliquid":
+        if channel == "candles":
+            step = interval_ms(options["interval"])
+            return [Read(key, "candles", "hl_candles", ("open_ms", "open", "high", "low", "close", "volume"),
+                         (coin_is, ("interval = ?", (options["interval"],))), "open_ms", options["lookback"],
+                         known_after_ms=step, window_ms=options["lookback"] * step)]
+        if channel == "mids":
+            return [Read(key, "mids", "hl_mids", ("ts_ms", "mid"), (coin_is,), "ts_ms", options["lookback"])]
+        if channel == "liquidity":
+            bands = [f"{side}_depth_{b}bps" for b in sorted(options["bands_bps"]) for side in ("bid", "ask")]
+            return [Read(key, "liquidity", "hl_liquidity",
+                         ("ts_ms", "best_bid", "best_ask", "mid", "spread_bps", *bands, "imbalance"), (coin_is,),
+                         "ts_ms", 1)]
+        if channel == "book":
+            return [Read(key, "book", "hl_book_levels", ("ts_ms", "side", "level", "px", "sz", "n"),
+                         (coin_is, ("level < ?", (options["levels"],))), "ts_ms", 2 * options["levels"],
+                         latest_only=True, tiebreak=("side", "level"))]
+        if channel == "funding":
+            return [Read(key, "pressure", "hl_funding_pressure",
+                         ("ts_ms", "funding", "predicted_funding", "premium", "sum_24h", "sum_7d", "annualized_pct"),
+                         (coin_is,), "ts_ms", 1),
+                    Read(key, "history", "hl_funding_history", ("hour_ms", "funding_rate", "premium"), (coin_is,),
+                         "time_ms", options["window_hours"], window_ms=options["window_hours"] * HOUR_MS)]
+        if channel == "volatility":
+            windows = tuple(sorted(options["windows"]))
+            marks = ", ".join("?" * len(windows))
+            return [Read(key, "volatility", "hl_volatility", ("ts_ms", "window", "realized_vol", "atr", "atr_pct"),
+                         (coin_is, ("interval = ?", (options["interval"],)), (f"window IN ({marks})", windows)),
+                         "ts_ms", len(windows), latest_only=True, tiebreak=("window",))]
+        if channel == "positioning":
+            return [Read(key, "positioning", "hl_positioning",
+                         ("ts_ms", "open_interest_usd", "oi_change_pct", "day_ntl_vlm", "mark_oracle_premium_bps"),
+                         (coin_is,), "ts_ms", options["lookback"])]
+    if source == "polymarket" and channel == "markets":
+        horizons = tuple(sorted(options["horizons"]))
+        marks = ", ".join("?" * len(horizons))
+        return [Read(key, "markets", "pm_symbol_markets",
+                     ("ts_ms", "horizon", "rank", "question", "outcomes", "first_price", "best_bid", "best_ask",
+                      "volume_usd", "end_ms", "closed"),
+                     (("symbol = ?", (symbol,)), (f"horizon IN ({marks})", horizons), ("rank < ?", (options["max_closed"],))),
+                     "ts_ms", 2 + options["max_closed"], latest_only=True, tiebreak=("horizon", "rank"))]
+    if source == "defillama":
+        days, linked = options["days"], (LINKED_CHAINS, (symbol,))
+        daily = {"known_after_ms": DAY_MS, "window_ms": days * DAY_MS, "tiebreak": ("subject",)}
+        if channel == "capital_base":
+            return [Read(key, "tvl", "dl_tvl", ("date_ms", "subject", "tvl_usd"), (linked,), "date_ms", 12 * days, **daily),
+                    Read(key, "stablecoin_supply", "dl_stablecoin_supply", ("date_ms", "subject", "circulating_usd"),
+                         (linked,), "date_ms", 12 * days, **daily)]
+        if channel == "capital_flows":
+            return [Read(key, "flows", "dl_flows", ("date_ms", "kind", "subject", "value_usd", "change_1d_pct",
+                                                    "change_7d_pct", "change_30d_pct"),
+                         (linked,), "date_ms", 24 * days, **{**daily, "tiebreak": ("kind", "subject")})]
+        if channel == "throughput":
+            return [Read(key, "daily", "dl_throughput", ("date_ms", "metric", "subject", "value_usd"), (linked,),
+                         "date_ms", 36 * days, **{**daily, "tiebreak": ("metric", "subject")}),
+                    Read(key, "summary", "dl_throughput_summary",
+                         ("ts_ms", "metric", "subject", "total_24h", "total_7d", "change_1d_pct", "change_7d_pct"),
+                         (linked,), "ts_ms", 36, latest_only=True, tiebreak=("metric", "subject"))]
+    raise ValueError(f"no reads for {source}.{channel}; known: {list(CHANNELS.get(source, {}))}")
+
+
+def compile_graph(graph: StrategyGraph, universe: Universe) -> CompiledGraph:
+    """Read plans for every (prompt block, enabled asset); GraphInvalid if an asset selection resolves to
+    nothing or names an unknown asset."""
+    blocks = {b.id: b for b in graph.blocks}
+    asset_blocks = [b for b in graph.blocks if isinstance(b, AssetBlock)]
+    resolutions, problems = resolve_all(asset_blocks, universe)
+    if problems:
+        raise GraphInvalid(problems)
+    prompts = []
+    for prompt in sorted((b for b in graph.blocks if isinstance(b, TradingPromptBlock)), key=lambda b: b.id):
+        streams_by_coin: dict[str, list[DataStreamBlock]] = {}
+        for asset_id in graph.feeding(prompt.id):
+            streams = [blocks[s] for s in graph.feeding(asset_id)]
+            for coin in resolutions[asset_id].enabled:
+                seen = streams_by_coin.setdefault(coin, [])
+                seen += [s for s in streams if s not in seen]
+        assets = []
+        for coin in sorted(streams_by_coin):
+            symbol = universe.bases.get(coin, coin)
+            channels: dict[tuple[str, str], dict] = {}
+            for stream in sorted(streams_by_coin[coin], key=lambda s: s.id):
+                for channel, options in sorted(stream.effective_channels().items()):
+                    channels.setdefault((stream.source, channel), options)  # the first stream (by id) wins
+            reads = tuple(read for (source, channel), options in sorted(channels.items())
+                          for read in channel_reads(source, channel, options, coin, symbol))
+            assets.append(AssetPlan(prompt.id, coin, symbol, reads))
+        prompts.append(PromptPlan(prompt.id, prompt.engine, prompt.model, prompt.cadence, prompt.controls,
+                                  tuple(assets)))
+    return CompiledGraph(graph.strategy_hash(), tuple(prompts), resolutions)

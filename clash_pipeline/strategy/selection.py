@@ -1,0 +1,99 @@
+"""Resolve Asset Blocks against the current universe: deterministic, and explaining itself.
+
+Order of rules: category selections admit, `include` admits by name, `exclude` removes, delisted assets are
+removed. Every symbol touched gets the reason it was admitted or removed.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from clash_pipeline.strategy.graph import AssetBlock, Problem
+
+CATEGORIES = {
+    "All": (), "Perps": (), "Spot": (), "Trending": (), "Spot quotes": ("USDC", "USDH", "USDT"),
+    "Crypto": ("AI", "DeFi", "Gaming", "Layer 1", "Layer 2", "Meme"),
+    "Tradfi": ("Stocks", "Indices", "Commodities", "FX", "Pre-IPO"),
+}
+
+
+@dataclass(frozen=True)
+class Universe:
+    """The tradable assets and their taxonomy rows, as market memory holds them now."""
+
+    kinds: dict[str, str]                       # coin -> perp | spot
+    names: dict[str, str]                       # display name -> coin (HYPE/USDC -> @107)
+    bases: dict[str, str]                       # coin -> symbol for context links (BTC, TSLA, HYPE for @107)
+    delisted: frozenset[str]
+    categories: dict[str, frozenset[tuple[str, str]]]
+
+    @classmethod
+    def load(cls, conn: sqlite3.Connection) -> Universe:
+        rows = conn.execute("SELECT coin, kind, display_name, is_delisted, base FROM hl_assets").fetchall()
+        categories: dict[str, set[tuple[str, str]]] = {}
+        for coin, category, subcategory in conn.execute("SELECT coin, category, subcategory FROM asset_categories"):
+            categories.setdefault(coin, set()).add((category, subcategory))
+        return cls({c: k for c, k, *_ in rows}, {n: c for c, _, n, *_ in rows},
+                   {c: (b if k == "spot" and b else c.split(":", 1)[-1]) for c, k, _, _, b in rows},
+                   frozenset(c for c, _, _, d, _ in rows if d), {c: frozenset(v) for c, v in categories.items()})
+
+    def coin(self, name: str) -> str | None:
+        return name if name in self.kinds else self.names.get(name)
+
+
+@dataclass
+class Resolution:
+    enabled: list[str]
+    reasons: dict[str, list[str]] = field(default_factory=dict)
+
+
+def selection_problems(block: AssetBlock) -> list[Problem]:
+    problems = []
+    for i, choice in enumerate(block.select):
+        if choice.category not in CATEGORIES:
+            problems.append(Problem(block.id, f"select.{i}.category",
+                                    f"unknown category {choice.category!r}; known: {list(CATEGORIES)}"))
+        elif choice.subcategory and choice.subcategory not in CATEGORIES[choice.category]:
+            problems.append(Problem(block.id, f"select.{i}.subcategory", f"unknown subcategory {choice.subcategory!r}"
+                                    f" of {choice.category}; known: {list(CATEGORIES[choice.category])}"))
+    return problems
+
+
+def resolve(block: AssetBlock, universe: Universe) -> tuple[Resolution, list[Problem]]:
+    problems = selection_problems(block)
+    admitted: dict[str, list[str]] = {}
+    for choice in block.select:
+        label = choice.category + (f"/{choice.subcategory}" if choice.subcategory else "")
+        for coin, rows in sorted(universe.categories.items()):
+            if choice.category == "All" or any(cat == choice.category and (not choice.subcategory or sub == choice.subcategory)
+                                               for cat, sub in rows):
+                admitted.setdefault(coin, []).append(f"admitted by category {label}")
+    for i, name in enumerate(block.include):
+        coin = universe.coin(name)
+        if coin is None:
+            problems.append(Problem(block.id, f"include.{i}", f"{name!r} is not in the universe"))
+        else:
+            admitted.setdefault(coin, []).append(f"admitted by include {name}")
+    reasons = {coin: list(why) for coin, why in admitted.items()}
+    enabled = set(admitted)
+    for name in block.exclude:
+        coin = universe.coin(name) or name
+        if coin in enabled:
+            enabled.discard(coin)
+            reasons[coin].append(f"removed by exclude {name}")
+    for coin in sorted(enabled & universe.delisted):
+        enabled.discard(coin)
+        reasons[coin].append("removed: delisted")
+    if not enabled and not problems:
+        problems.append(Problem(block.id, "select", "the selection resolves to no asset in the current universe"))
+    return Resolution(sorted(enabled), reasons), problems
+
+
+def resolve_all(blocks: Iterable[AssetBlock], universe: Universe) -> tuple[dict[str, Resolution], list[Problem]]:
+    resolutions, problems = {}, []
+    for block in blocks:
+        resolutions[block.id], found = resolve(block, universe)
+        problems += found
+    return resolutions, problems
