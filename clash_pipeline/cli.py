@@ -81,30 +81,53 @@ def cmd_demo(args: argparse.Namespace) -> int:
     first = (datetime.now(UTC).date() - timedelta(days=args.days - 1)).isoformat()
     print(f"clash demo: source mode {settings.source_mode}, data folder {settings.home}, "
           f"archive {settings.archive_backend}")
-    print(f"1/3 history {first} .. {_today()}: Hyperliquid candles, funding, volatility for "
+    print(f"1/4 history {first} .. {_today()}: Hyperliquid candles, funding, volatility for "
           f"{','.join(settings.coins)} ({','.join(settings.intervals)}); DefiLlama TVL, stablecoins, throughput, flows")
     history = inprocess.ingest_history(settings, instance, inprocess.SOURCES, first, _today(), settings.coins,
                                        settings.intervals)
-    print("2/3 snapshots: Hyperliquid universe, mids, contexts, books, funding pressure; Polymarket markets, "
+    print("2/4 snapshots: Hyperliquid universe, mids, contexts, books, funding pressure; Polymarket markets, "
           "horizons, books; DefiLlama capital base, throughput, asset links")
     snapshot = inprocess.ingest_snapshots(settings, instance, inprocess.SOURCES, settings.coins)
     from clash_pipeline.memory.db import open_memory
     from clash_pipeline.strategy.demo import demo_clones
 
     clones = demo_clones(open_memory(settings.memory_path))
-    print("3/3 clones: " + ", ".join(f"{c.identity.name} ({c.control_mode}, {c.identity.key})" for c in clones))
+    print("3/4 clones: " + ", ".join(f"{c.identity.name} ({c.control_mode}, {c.identity.key})" for c in clones))
     compiled = inprocess.compile_clones(settings, instance, [c.identity.key for c in clones])
     _print_status(settings)
+    print("\n4/4 decisions (rules engine): one cadence tick through Dagster, then two forced passes")
+    ticked = inprocess.decision_tick(settings, instance, log_level="WARNING")
+    from clash_pipeline.decisions.service import runtime_for
+
+    runtime = runtime_for(settings)
+    forced = [o for _ in range(2) for o in runtime.tick(force=True).outcomes]
+    first = forced[0].run_id if forced else None
+    print(_recent_runs(runtime.conn, since_run=None if first is None else first - 60))
     from clash_pipeline.archive import open_archive
 
     archive = open_archive(settings)
     objects = [key for key, _ in archive.store.list("") if key.endswith(".gz")]
     print(f"\narchive: {len(objects)} objects in {archive.store.describe()}")
-    print(f"dagster runs: {history.run_id} (history), {snapshot.run_id} (snapshots), {compiled.run_id} (read plans);"
-          " `make ui` to look at them")
+    print(f"dagster runs: {history.run_id} (history), {snapshot.run_id} (snapshots), {compiled.run_id} (read plans), "
+          f"{ticked.run_id} (decision tick); `make ui` to look at them")
     print("try: clash asset links ETH; clash asset latest HYPE; clash clones list; "
           "clash graph preview clash_pipeline/strategy/examples/power_user.json")
-    return 0 if history.success and snapshot.success and compiled.success else 1
+    return 0 if history.success and snapshot.success and compiled.success and ticked.success else 1
+
+
+def _recent_runs(conn, since_run: int | None, limit: int = 40) -> str:
+    rows = conn.execute(
+        "SELECT r.run_id, c.name, r.prompt_id, r.coin, r.status, COALESCE(a.action, '-'), "
+        "COALESCE(o.side || ' ' || o.size || ' ' || o.order_type, (SELECT group_concat(gate, ',') FROM decision_gates g "
+        "WHERE g.run_id = r.run_id AND g.passed = 0), '') FROM decision_runs r JOIN clones c USING (clone_id) "
+        "LEFT JOIN decision_actions a USING (run_id) LEFT JOIN orders o USING (run_id) WHERE r.run_id > ? "
+        "ORDER BY r.run_id LIMIT ?", (since_run or 0, limit)).fetchall()
+    lines = [f"{'run':>5} {'clone':<12} {'strategy':<13} {'asset':<9} {'verdict':<9} {'action':<11} order / failing gates"]
+    lines += [f"{r[0]:>5} {r[1]:<12} {r[2]:<13} {r[3]:<9} {r[4]:<9} {r[5]:<11} {r[6]}" for r in rows]
+    (total,) = conn.execute("SELECT COUNT(*) FROM decision_runs").fetchone()
+    counts = dict(conn.execute("SELECT status, COUNT(*) FROM decision_runs GROUP BY status").fetchall())
+    (orders,) = conn.execute("SELECT COUNT(*) FROM orders").fetchone()
+    return "\n".join(lines) + f"\n{total} decision runs {counts}, {orders} dry-run orders"
 
 
 def cmd_asset_links(args: argparse.Namespace) -> int:
@@ -275,6 +298,68 @@ def cmd_asset_latest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _runs_table(outcomes) -> str:
+    lines = [f"{'run':>6} {'clone':>6} {'strategy':<14} {'asset':<10} {'status':<9} {'action':<11} order / reason"]
+    for o in outcomes:
+        action = o.proposal.action.action if o.proposal and o.proposal.action else "-"
+        order = o.gates.order if o.gates else None
+        if order:
+            what = f"{order.side} {order.size} {order.order_type}" + (f" @ {order.price}" if order.price else "")
+        elif o.status == "rejected":
+            what = "; ".join(g for g, ok, _ in o.gates.verdicts if not ok)
+        else:
+            what = o.error or (o.proposal.action.reason[:60] if o.proposal and o.proposal.action else "")
+        lines.append(f"{o.run_id:>6} {o.due.clone_id:>6} {o.due.prompt_id:<14} {o.due.coin:<10} {o.status:<9} "
+                     f"{action:<11} {what}")
+    return "\n".join(lines)
+
+
+def cmd_decisions(args: argparse.Namespace) -> int:
+    from clash_pipeline.decisions.service import run_story, runtime_for, work
+
+    settings = load_settings()
+    runtime = runtime_for(settings)
+    if args.action == "show":
+        try:
+            story = run_story(runtime.conn, runtime.outbox, args.run_id)
+        except KeyError as error:
+            print(error.args[0], file=sys.stderr)
+            return 1
+        if args.json:
+            print(json.dumps(story, indent=2, default=str))
+            return 0
+        run = story["run"]
+        print(f"run {run['run_id']}: clone {run['clone_id']} v{run['version']} {run['prompt_id']} {run['coin']} "
+              f"tick {run['tick_ms']} -> {run['status']} ({run['engine']}, reply {run['reply_status']})")
+        if run["error"]:
+            print(f"  error: {run['error']}")
+        print(f"  action: {json.dumps(story['action'])}")
+        for gate in story["gates"]:
+            print(f"  gate {gate['gate']:<20} {'pass' if gate['passed'] else 'FAIL'}  {gate['detail']}")
+        print(f"  order: {json.dumps(story['order'])}")
+        for event in story["events"]:
+            print(f"  event {event['kind']}: {event['detail']}")
+        channels = list((story["packet"] or {}).get("channels", {}))
+        print(f"  packet channels: {', '.join(channels) or '-'}; payload {run['payload_key']} ({run['archive_status']})")
+        print(f"  reply: {(story['reply'] or '')[:300]}")
+        return 0
+    if args.action == "run-once":
+        report = runtime.tick([args.clone_id], args.asset, args.force)
+        print(_runs_table(report.outcomes) if report.outcomes else "nothing due (use --force to run anyway)")
+        print(f"due {report.due}, claimed {report.claimed}, resumed {report.resumed}: {report.counts()}")
+        return 1 if report.counts()["failed"] else 0
+
+    def show(report) -> None:
+        if report.outcomes or report.resumed:
+            print(_runs_table(report.outcomes), flush=True)
+        print(f"pass: due {report.due}, claimed {report.claimed}, resumed {report.resumed}: {report.counts()}",
+              flush=True)
+
+    passes = work(runtime, args.interval, show, max_passes=args.passes)
+    print(f"worker stopped after {passes} passes")
+    return 0
+
+
 def cmd_record(args: argparse.Namespace) -> int:
     """Live pulls that save every response in the replay layout (see README: Replay and recordings)."""
     from clash_pipeline.ingest import hyperliquid as ingest
@@ -403,6 +488,21 @@ def build_parser() -> argparse.ArgumentParser:
         if action == "preview":
             sub.add_argument("--as-of", help="packet time: ms or ISO (default now); nothing after it is read")
     graph.set_defaults(func=cmd_graph)
+
+    decisions = commands.add_parser("decisions", help="run, watch and explain trading decisions")
+    decision_actions = decisions.add_subparsers(dest="action", required=True, metavar="ACTION")
+    once = decision_actions.add_parser("run-once", help="decide what is due now for one clone")
+    once.add_argument("--clone-id", type=int, required=True)
+    once.add_argument("--force", action="store_true", help="run now even if this cadence tick already ran")
+    once.add_argument("--asset", help="only this asset (default: every enabled asset)")
+    worker = decision_actions.add_parser("worker", help="a loop that decides whatever is due; SIGINT/SIGTERM stop "
+                                                        "it after the pass in progress")
+    worker.add_argument("--interval", type=float, default=15.0, help="seconds between passes (default 15)")
+    worker.add_argument("--passes", type=int, help="stop after this many passes (default: run until stopped)")
+    story = decision_actions.add_parser("show", help="the whole story of one run: packet, prompt, reply, gates, order")
+    story.add_argument("run_id", type=int)
+    story.add_argument("--json", action="store_true")
+    decisions.set_defaults(func=cmd_decisions)
 
     asset = commands.add_parser("asset", help="what context an asset receives")
     asset_actions = asset.add_subparsers(dest="asset_command", required=True, metavar="ACTION")

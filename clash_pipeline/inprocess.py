@@ -70,3 +70,11 @@ def compile_clones(settings: Settings, instance: dg.DagsterInstance, keys: Seque
                           run_config=_run_config(log_level, {}),
                           tags={"dagster/asset_partition_range_start": keys[0],
                                 "dagster/asset_partition_range_end": keys[-1]})
+
+
+def decision_tick(settings: Settings, instance: dg.DagsterInstance, log_level: str = "INFO") -> dg.ExecuteInProcessResult:
+    """One decision tick through Dagster (the job the cadence sensor launches)."""
+    from clash_pipeline.defs.decisions import decision_tick as tick_asset
+
+    return dg.materialize([tick_asset], instance=instance, resources=default_resources(settings),
+                          run_config=_run_config(log_level, {}))

@@ -136,3 +136,32 @@ def test_clones_partition_follows_the_clones_table_and_plans_compile(settings, i
     assert metadata["dagster/row_count"].value == 2 and "BTC, ETH" in metadata["enabled_assets"].value
     assert '"asset": "BTC"' in metadata["packet_preview"].value
     assert conn.execute("SELECT clone_id, version, enabled_assets FROM clone_read_plans").fetchall() == [(2, 1, 2)]
+
+
+def test_a_clone_decision_launched_by_hand_and_the_cadence_sensor(settings, instance):
+    from clash_pipeline.defs.clones import clones_partitions
+    from clash_pipeline.defs.decisions import clone_decisions, decision_cadence_sensor
+    from clash_pipeline.ingest import hyperliquid as hl
+    from clash_pipeline.strategy import modes, store
+    from clash_pipeline.universe.taxonomy import load_taxonomy
+    from clash_pipeline_tests.helpers import replay_client
+    from clash_pipeline.timeutil import now_ms
+
+    resources = default_resources(settings)
+    conn = open_memory(settings.memory_path)
+    snapshot = hl.pull_snapshot(replay_client(now_ms()), ["BTC", "ETH"])
+    hl.write_universe(conn, snapshot, load_taxonomy())
+    hl.write_mids(conn, snapshot)
+    store.create_clone(conn, "manual", modes.custom_graph(["BTC", "ETH"], {"hyperliquid": "price_action"}), "custom")
+    instance.add_dynamic_partitions(clones_partitions.name, ["c000001"])
+
+    context = dg.build_sensor_context(instance=instance, resources={k: resources[k] for k in ("market_memory", "archive")})
+    request = decision_cadence_sensor(context)
+    assert isinstance(request, dg.RunRequest) and request.tags["clash/pairs_due"] == "2"
+
+    result = dg.materialize([clone_decisions], instance=instance, resources=resources, partition_key="c000001",
+                            run_config={"ops": {"clone_decisions": {"config": {"asset": "ETH", "force": True}}}})
+    assert result.success
+    metadata = result.asset_materializations_for_node("clone_decisions")[0].metadata
+    assert metadata["dagster/row_count"].value == 1 and "| ETH |" in metadata["runs"].value
+    assert conn.execute("SELECT coin, forced FROM decision_runs").fetchall() == [("ETH", 1)]

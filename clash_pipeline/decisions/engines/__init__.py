@@ -1,0 +1,70 @@
+"""Engines propose an action for one (strategy, asset) from its prompt and context packet.
+
+An engine is a small interface; a new one registers itself with `@register("name")` and the worker finds it by
+the name in the prompt block, without any change to the worker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from clash_pipeline.decisions.action import Action
+from clash_pipeline.strategy.graph import ExecutionControls
+
+REPLY_STATUSES = ("ok", "refused", "malformed", "empty", "error")
+
+
+@dataclass(frozen=True)
+class EngineRequest:
+    clone_id: int
+    prompt_id: str
+    coin: str
+    model: str | None
+    messages: tuple[dict, ...]   # the assembled prompt (system, user)
+    packet: dict
+    equity_usd: float
+    controls: ExecutionControls
+
+
+@dataclass
+class Proposal:
+    """What an engine said: an action (None unless the reply was usable), how the reply went, and its cost."""
+
+    action: Action | None
+    reply_status: str
+    raw_reply: str = ""
+    error: str | None = None
+    latency_ms: float = 0.0
+    tokens_in: int | None = None
+    tokens_out: int | None = None
+    usage: dict = field(default_factory=dict)
+
+
+class Engine(Protocol):
+    name: str
+
+    def propose(self, request: EngineRequest) -> Proposal: ...
+
+
+_REGISTRY: dict[str, Callable[..., Engine]] = {}
+
+
+def register(name: str) -> Callable[[Callable[..., Engine]], Callable[..., Engine]]:
+    def add(factory: Callable[..., Engine]) -> Callable[..., Engine]:
+        _REGISTRY[name] = factory
+        return factory
+    return add
+
+
+def make_engine(name: str, **settings: object) -> Engine:
+    _load_builtin()
+    try:
+        return _REGISTRY[name](**settings)
+    except KeyError:
+        raise ValueError(f"unknown engine {name!r}; registered: {sorted(_REGISTRY)}") from None
+
+
+def _load_builtin() -> None:
+    from clash_pipeline.decisions.engines import basic, openai_engine  # noqa: F401  (registers hold, rules, openai)

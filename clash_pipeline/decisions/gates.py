@@ -1,0 +1,178 @@
+"""Safety gates: each named, configurable per prompt block within global bounds, and each verdict stored.
+
+Every gate is evaluated and every failure is listed. A gate rounds to the exchange's rules only where that is
+safe, and says so: sizes round down to the lot; a limit buy rounds its price down and a sell up; stops and
+targets round toward the entry (tighter).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from clash_pipeline.decisions.action import Action
+from clash_pipeline.market.exchange_rules import (
+    MIN_ORDER_VALUE,
+    dec,
+    min_order_value_ok,
+    round_price,
+    round_size,
+    valid_price,
+)
+from clash_pipeline.strategy.graph import ExecutionControls
+
+
+@dataclass(frozen=True)
+class GlobalBounds:
+    """Bounds no prompt block can exceed (a block's own controls may only be tighter)."""
+
+    max_leverage: float = 20.0
+    max_position_notional_usd: float = 100_000.0
+    max_orders_per_hour: int = 60
+    limit_band_pct: float = 5.0
+    freshness_cadences: float = 2.0
+    drawdown_stop_pct: float = 25.0
+    execution_mode: str = "dry_run"
+
+
+@dataclass(frozen=True)
+class AssetRules:
+    kind: str                       # perp | spot
+    sz_decimals: int
+    max_leverage: int | None        # the exchange's, at the asset's margin tier
+
+
+@dataclass(frozen=True)
+class GateInput:
+    action: Action | None
+    reply_status: str
+    reply_error: str | None
+    coin: str
+    enabled: bool
+    controls: ExecutionControls
+    rules: AssetRules | None
+    mid: float | None
+    as_of_ms: int
+    newest_context_ms: int | None
+    cadence_ms: int
+    equity_usd: float
+    position_size: Decimal          # signed base units, 0 when flat
+    orders_last_hour: int
+    last_order_ms: int | None
+    kill_switch: str | None         # the engaged switch's scope and reason, if any
+    drawdown_pct: float
+
+
+@dataclass(frozen=True)
+class OrderDraft:
+    side: str
+    size: Decimal
+    price: Decimal | None
+    order_type: str
+    reduce_only: bool
+    take_profit: Decimal | None
+    stop_loss: Decimal | None
+
+
+@dataclass
+class GateReport:
+    verdicts: list[tuple[str, bool, str]] = field(default_factory=list)
+    order: OrderDraft | None = None
+
+    @property
+    def passed(self) -> bool:
+        return all(passed for _, passed, _ in self.verdicts)
+
+    def check(self, gate: str, passed: bool, detail: str) -> None:
+        self.verdicts.append((gate, passed, detail))
+
+
+def run_gates(gi: GateInput, bounds: GlobalBounds = GlobalBounds()) -> GateReport:
+    report = GateReport()
+    ok = gi.action is not None and gi.reply_status == "ok"
+    report.check("schema_valid", ok, "the reply is a valid action" if ok else
+                 f"reply {gi.reply_status}: {gi.reply_error or 'no action'}")
+    if not ok or not gi.action.trades:
+        return report
+    action, controls = gi.action, gi.controls
+    report.check("asset_enabled", gi.enabled, f"{gi.coin} is enabled for this strategy" if gi.enabled else
+                 f"{gi.coin} is not among the strategy's enabled assets")
+    report.check("dry_run_only", bounds.execution_mode == "dry_run",
+                 "dry-run execution" if bounds.execution_mode == "dry_run" else
+                 f"execution mode {bounds.execution_mode!r} refused: only dry_run is allowed")
+    limit_age = bounds.freshness_cadences * gi.cadence_ms
+    age = None if gi.newest_context_ms is None else gi.as_of_ms - gi.newest_context_ms
+    report.check("context_fresh", age is not None and age <= limit_age,
+                 f"newest market data {age / 1000:.0f} s old (limit {limit_age / 1000:.0f} s)" if age is not None
+                 else "the context holds no market data")
+    report.check("order_type_allowed", action.order_type in controls.order_types,
+                 f"{action.order_type} orders {'allowed' if action.order_type in controls.order_types else 'not allowed'}"
+                 f" (allowed: {', '.join(controls.order_types)})")
+    if gi.mid is None or gi.rules is None:
+        report.check("price_available", False, "no mid price or exchange rules for the asset")
+        return report
+    mid = dec(gi.mid)
+    closing = action.action in ("reduce", "close")
+    if closing:
+        report.check("position_exists", gi.position_size != 0,
+                     f"position {gi.position_size}" if gi.position_size else "no open position to reduce or close")
+    side = action.side or ("sell" if gi.position_size > 0 else "buy")
+    price = None
+    if action.order_type == "limit":
+        if action.limit_price is None:
+            report.check("limit_price_band", False, "a limit order needs limit_price")
+        else:
+            band = bounds.limit_band_pct
+            distance = abs(dec(action.limit_price) - mid) / mid * 100
+            report.check("limit_price_band", distance <= band,
+                         f"limit {action.limit_price} is {distance:.2f}% from mid {mid} (band {band}%)")
+            price = dec(action.limit_price)
+    reference = price or mid
+    if closing:
+        size = abs(gi.position_size) if action.action == "close" else abs(gi.position_size) / 2
+        notional = size * reference
+    else:
+        notional = dec(action.size_usd) if action.size_usd else (
+            dec(action.size_fraction) * dec(gi.equity_usd) if action.size_fraction else Decimal(0))
+        size = notional / reference
+        low, high = dec(controls.min_order_usd), dec(controls.max_order_usd)
+        max_position = dec(min(controls.max_position_notional_usd, bounds.max_position_notional_usd))
+        position_after = abs(gi.position_size * reference + (notional if side == "buy" else -notional))
+        report.check("notional_limits", low <= notional <= high and position_after <= max_position,
+                     f"order {notional:.2f} USD (limits {low}..{high}), position after {position_after:.2f} USD "
+                     f"(limit {max_position})")
+        leverage = action.leverage or 1.0
+        caps = [controls.max_leverage, bounds.max_leverage] + ([gi.rules.max_leverage] if gi.rules.max_leverage else [])
+        report.check("leverage_limits", leverage <= min(caps),
+                     f"leverage {leverage} (limit {min(caps)}: block {controls.max_leverage}, global "
+                     f"{bounds.max_leverage}, exchange {gi.rules.max_leverage})")
+    rounded = round_size(size, gi.rules.sz_decimals)
+    notes = [f"size {size:.8f} rounded down to the lot: {rounded}"] if rounded != size else [f"size {rounded}"]
+    if price is not None and not valid_price(price, gi.rules.kind, gi.rules.sz_decimals):
+        safe = round_price(price, gi.rules.kind, gi.rules.sz_decimals, up=side == "sell")
+        notes.append(f"limit {price} rounded {'up' if side == 'sell' else 'down'} to the tick: {safe} (safe side)")
+        price = safe
+    value_ok = rounded > 0 and min_order_value_ok(rounded, price or mid)
+    report.check("lot_and_tick", value_ok, "; ".join(notes) + ("" if value_ok else
+                 f"; order value {rounded * (price or mid):.2f} below the minimum {MIN_ORDER_VALUE}"))
+    hour_cap = min(controls.max_orders_per_hour, bounds.max_orders_per_hour)
+    since = None if gi.last_order_ms is None else (gi.as_of_ms - gi.last_order_ms) / 1000
+    cooled = since is None or since >= controls.cooldown_s
+    report.check("rate_limits", gi.orders_last_hour < hour_cap and cooled,
+                 f"{gi.orders_last_hour} orders in the last hour (limit {hour_cap}); "
+                 + ("no earlier order" if since is None else f"{since:.0f} s since the last (cooldown {controls.cooldown_s} s)"))
+    report.check("kill_switch", gi.kill_switch is None, "no kill switch engaged" if gi.kill_switch is None
+                 else f"kill switch engaged: {gi.kill_switch}")
+    if not closing:
+        report.check("drawdown_stop", gi.drawdown_pct < bounds.drawdown_stop_pct,
+                     f"drawdown {gi.drawdown_pct:.2f}% (stop at {bounds.drawdown_stop_pct}%)")
+    if report.passed:
+        # Targets and stops round toward the entry: a long's target down and stop up, a short's the reverse.
+        report.order = OrderDraft(side, rounded, price, action.order_type, closing,
+                                  _bracket(action.take_profit, gi.rules, up=side == "sell"),
+                                  _bracket(action.stop_loss, gi.rules, up=side == "buy"))
+    return report
+
+
+def _bracket(value: float | None, rules: AssetRules, up: bool) -> Decimal | None:
+    return None if value is None else round_price(dec(value), rules.kind, rules.sz_decimals, up=up)

@@ -1,0 +1,301 @@
+"""The decision worker: find due (clone, strategy, asset) runs, claim each exactly once, decide, record.
+
+- Due: for each active clone, prompt block and enabled asset, the cadence tick that contains `now` (or `now`
+  itself when forced). A run is keyed (clone, strategy, asset, tick, context): a second worker, or a retry,
+  cannot create another for the same key (the INSERT is the claim).
+- Decide: the packet as of the tick, the assembled prompt, the engine's proposal, the gates.
+- Record: the payloads (context, prompt, reply, reason) go to the archive outbox as one object per batch; the
+  action, every gate verdict, the dry-run order and its ledger events, and the run's final state are written in
+  one transaction per batch. A crash before that leaves the run `running`: the next pass takes it over once
+  its lease has run out and finishes it (or marks it failed after three attempts): never a half-written order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import socket
+import sqlite3
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from clash_pipeline.archive.outbox import Outbox
+from clash_pipeline.decisions import prompting
+from clash_pipeline.decisions.engines import EngineRequest, Proposal, make_engine
+from clash_pipeline.decisions.gates import AssetRules, GateInput, GateReport, GlobalBounds, run_gates
+from clash_pipeline.memory.db import transaction
+from clash_pipeline.strategy.graph import TradingCloneBlock, TradingPromptBlock
+from clash_pipeline.strategy.packet import build_packet
+from clash_pipeline.strategy.plan import AssetPlan, CompiledGraph
+from clash_pipeline.strategy.store import get_clone, validate
+from clash_pipeline.timeutil import HOUR_MS, MINUTE_MS, interval_ms, now_ms
+
+log = logging.getLogger("clash_pipeline")
+LEASE_MS = 5 * 60_000
+# The last price known at a time: the newest of the mids and the last closed 1m candle's close.
+LAST_PRICE = (
+    "SELECT price FROM (SELECT * FROM (SELECT mid AS price, ts_ms AS known FROM hl_mids WHERE coin = ? AND ts_ms <= ? "
+    "ORDER BY ts_ms DESC LIMIT 1) UNION ALL SELECT * FROM (SELECT close, open_ms + 60000 FROM hl_candles "
+    "WHERE coin = ? AND interval = '1m' AND open_ms <= ? ORDER BY open_ms DESC LIMIT 1)) ORDER BY known DESC LIMIT 1"
+)
+MAX_ATTEMPTS = 3
+BATCH = 100
+
+
+@dataclass(frozen=True)
+class Due:
+    clone_id: int
+    version: int
+    prompt_id: str
+    coin: str
+    tick_ms: int
+    forced: bool
+
+
+@dataclass
+class Outcome:
+    run_id: int
+    due: Due
+    status: str
+    proposal: Proposal | None = None
+    gates: GateReport | None = None
+    error: str | None = None
+    payload: dict = field(default_factory=dict)
+    elapsed_ms: float = 0.0
+
+
+@dataclass
+class TickReport:
+    due: int = 0
+    claimed: int = 0
+    resumed: int = 0
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        counts = {"held": 0, "rejected": 0, "ordered": 0, "failed": 0}
+        for outcome in self.outcomes:
+            counts[outcome.status] += 1
+        return counts
+
+
+def client_order_id(clone_id: int, prompt_id: str, coin: str, tick_ms: int, context: str) -> str:
+    """Hyperliquid's cloid format (0x + 32 hex), derived from the run's key: a retry reuses it."""
+    return "0x" + hashlib.sha256(f"{clone_id}|{prompt_id}|{coin}|{tick_ms}|{context}".encode()).hexdigest()[:32]
+
+
+class DecisionRuntime:
+    def __init__(self, conn: sqlite3.Connection, outbox: Outbox, *, clock: Callable[[], int] = now_ms,
+                 bounds: GlobalBounds = GlobalBounds(), engine_settings: dict | None = None,
+                 context_label: str = "live", worker: str | None = None) -> None:
+        self.conn, self.outbox, self.clock, self.bounds = conn, outbox, clock, bounds
+        self.engine_settings = engine_settings or {}
+        self.context = context_label
+        self.worker = worker or f"{socket.gethostname()}:{os.getpid()}"
+        self._compiled: dict[tuple[int, int], tuple[CompiledGraph, dict]] = {}
+        self._engines: dict[str, object] = {}
+
+    # -- what is due ------------------------------------------------------------------------------------------
+    def _plans(self, clone_id: int) -> tuple[CompiledGraph, dict, int]:
+        clone = get_clone(self.conn, clone_id)
+        key = (clone_id, clone.version)
+        if key not in self._compiled:
+            _, compiled = validate(self.conn, clone.graph)
+            blocks = {b.id: b for b in clone.graph.blocks}
+            self._compiled[key] = (compiled, blocks)
+        return (*self._compiled[key], clone.version)
+
+    def due(self, clone_ids: Iterable[int] | None = None, coin: str | None = None, force: bool = False) -> list[Due]:
+        now = self.clock()
+        if clone_ids is None:
+            clone_ids = [row[0] for row in self.conn.execute(
+                "SELECT clone_id FROM clones WHERE status = 'active' ORDER BY clone_id")]
+        found = []
+        for clone_id in clone_ids:
+            compiled, blocks, version = self._plans(clone_id)
+            if not any(b.run_state == "running" for b in blocks.values() if isinstance(b, TradingCloneBlock)):
+                continue
+            for prompt in compiled.prompts:
+                step = interval_ms(prompt.cadence)
+                tick = now if force else now - now % step
+                found += [Due(clone_id, version, prompt.prompt_id, asset.coin, tick, force)
+                          for asset in prompt.assets if coin is None or asset.coin == coin]
+        if force or not found:
+            return found
+        taken = {(c, p, a, t) for c, p, a, t in self.conn.execute(
+            "SELECT clone_id, prompt_id, coin, tick_ms FROM decision_runs WHERE context_label = ? AND tick_ms >= ?",
+            (self.context, min(d.tick_ms for d in found)))}
+        return [d for d in found if (d.clone_id, d.prompt_id, d.coin, d.tick_ms) not in taken]
+
+    # -- claiming ---------------------------------------------------------------------------------------------
+    def claim(self, due: list[Due]) -> list[tuple[int, Due]]:
+        """Insert a `running` row per due run; only the rows this worker inserted are its to decide."""
+        claimed, stamp = [], self.clock()
+        with transaction(self.conn):
+            for d in due:
+                engine, model = self._prompt_engine(d)
+                row = self.conn.execute(
+                    "INSERT INTO decision_runs (clone_id, version, prompt_id, coin, tick_ms, forced, context_label, "
+                    "status, engine, model, worker, claimed_ms) VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?) "
+                    "ON CONFLICT DO NOTHING RETURNING run_id",
+                    (d.clone_id, d.version, d.prompt_id, d.coin, d.tick_ms, int(d.forced), self.context, engine,
+                     model, self.worker, stamp)).fetchone()
+                if row:
+                    claimed.append((row[0], d))
+        return claimed
+
+    def resume_stale(self) -> list[tuple[int, Due]]:
+        """Take over runs left `running` past their lease (a worker died); fail those out of attempts."""
+        stamp = self.clock()
+        with transaction(self.conn):
+            self.conn.execute(
+                "UPDATE decision_runs SET status = 'failed', finished_ms = ?, error = 'abandoned: the worker stopped "
+                "mid-run ' || attempts || ' times' WHERE status = 'running' AND claimed_ms < ? AND attempts >= ? "
+                "AND context_label = ?", (stamp, stamp - LEASE_MS, MAX_ATTEMPTS, self.context))
+            rows = self.conn.execute(
+                "UPDATE decision_runs SET worker = ?, claimed_ms = ?, attempts = attempts + 1 WHERE status = 'running' "
+                "AND claimed_ms < ? AND context_label = ? RETURNING run_id, clone_id, version, prompt_id, coin, "
+                "tick_ms, forced", (self.worker, stamp, stamp - LEASE_MS, self.context)).fetchall()
+        return [(run_id, Due(c, v, p, a, t, bool(f))) for run_id, c, v, p, a, t, f in rows]
+
+    def _prompt_engine(self, d: Due) -> tuple[str, str | None]:
+        _, blocks, _ = self._plans(d.clone_id)
+        prompt = blocks[d.prompt_id]
+        return prompt.engine, prompt.model
+
+    # -- deciding ---------------------------------------------------------------------------------------------
+    def _engine(self, name: str):
+        if name not in self._engines:
+            self._engines[name] = make_engine(name, **self.engine_settings.get(name, {}))
+        return self._engines[name]
+
+    def decide(self, run_id: int, d: Due) -> Outcome:
+        started = time.perf_counter()
+        try:
+            compiled, blocks, _ = self._plans(d.clone_id)
+            prompt: TradingPromptBlock = blocks[d.prompt_id]
+            clone_block = next(b for b in blocks.values() if isinstance(b, TradingCloneBlock))
+            plan = _asset_plan(compiled, d)
+            packet = build_packet(self.conn, plan, d.tick_ms) if plan else {"channels": {}}
+            messages = prompting.assemble(prompt.prompt, d.coin, prompt.controls, clone_block.account_size_usd,
+                                          packet)
+            request = EngineRequest(d.clone_id, d.prompt_id, d.coin, prompt.model, messages, packet,
+                                    clone_block.account_size_usd, prompt.controls)
+            proposal = self._engine(prompt.engine).propose(request)
+            gates = run_gates(self._gate_input(d, prompt, plan is not None, proposal, packet,
+                                               clone_block.account_size_usd), self.bounds)
+            status = "held" if gates.passed and gates.order is None else "ordered" if gates.passed else "rejected"
+            payload = {"context": packet, "prompt": list(messages), "response": proposal.raw_reply,
+                       "reason": proposal.action.reason if proposal.action else proposal.error}
+            return Outcome(run_id, d, status, proposal, gates, payload=payload,
+                           elapsed_ms=(time.perf_counter() - started) * 1000)
+        except Exception as error:  # a run always ends in a clear state
+            log.exception("decision run %s failed", run_id)
+            return Outcome(run_id, d, "failed", error=f"{type(error).__name__}: {error}",
+                           elapsed_ms=(time.perf_counter() - started) * 1000)
+
+    def _gate_input(self, d: Due, prompt: TradingPromptBlock, enabled: bool, proposal: Proposal, packet: dict,
+                    equity: float) -> GateInput:
+        asset = self.conn.execute("SELECT kind, sz_decimals, max_leverage FROM hl_assets WHERE coin = ?",
+                                  (d.coin,)).fetchone()
+        mid = self.conn.execute(LAST_PRICE, (d.coin, d.tick_ms, d.coin, d.tick_ms - MINUTE_MS)).fetchone()
+        orders = self.conn.execute(
+            "SELECT COUNT(*), MAX(created_ms) FROM orders WHERE clone_id = ? AND created_ms > ?",
+            (d.clone_id, d.tick_ms - HOUR_MS)).fetchone()
+        switch = self.conn.execute(
+            "SELECT scope || ': ' || COALESCE(reason, '') FROM kill_switches WHERE engaged = 1 AND scope IN "
+            "('global', ?) ORDER BY scope LIMIT 1", (f"clone:{d.clone_id}",)).fetchone()
+        return GateInput(
+            action=proposal.action, reply_status=proposal.reply_status, reply_error=proposal.error, coin=d.coin,
+            enabled=enabled, controls=prompt.controls,
+            rules=AssetRules(*asset) if asset else None, mid=mid[0] if mid else None, as_of_ms=d.tick_ms,
+            newest_context_ms=_newest_market_stamp(packet), cadence_ms=interval_ms(prompt.cadence),
+            equity_usd=equity, position_size=Decimal(0), orders_last_hour=orders[0], last_order_ms=orders[1],
+            kill_switch=switch[0] if switch else None, drawdown_pct=0.0,
+        )
+
+    # -- recording --------------------------------------------------------------------------------------------
+    def record(self, outcomes: list[Outcome]) -> None:
+        """Payloads to the outbox (one object per batch), then every row of the batch in one transaction."""
+        if not outcomes:
+            return
+        bundle = {str(o.run_id): o.payload for o in outcomes if o.payload}
+        ref = self.outbox.enqueue(
+            "decision-payloads", [f"batch={outcomes[0].run_id}-{outcomes[-1].run_id}"],
+            json.dumps(bundle, sort_keys=True, default=str).encode()) if bundle else None
+        stamp = self.clock()
+        with transaction(self.conn):
+            for o in outcomes:
+                self._record_one(o, ref if o.payload else None, stamp)
+
+    def _record_one(self, o: Outcome, ref, stamp: int) -> None:
+        p, d = o.proposal, o.due
+        self.conn.execute(
+            "UPDATE decision_runs SET status = ?, finished_ms = ?, reply_status = ?, error = ?, payload_key = ?, "
+            "payload_sha256 = ?, latency_ms = ?, tokens_in = ?, tokens_out = ? WHERE run_id = ? AND status = 'running'",
+            (o.status, stamp, p.reply_status if p else None, o.error or (p.error if p else None),
+             ref.key if ref else None, ref.sha256 if ref else None, p.latency_ms if p else None,
+             p.tokens_in if p else None, p.tokens_out if p else None, o.run_id))
+        if p and p.action:
+            a = p.action
+            self.conn.execute(
+                "INSERT OR REPLACE INTO decision_actions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (o.run_id, a.action, a.size_usd, a.size_fraction, a.leverage, a.order_type, a.limit_price,
+                 a.take_profit, a.stop_loss, a.confidence, a.reason[:200]))
+        if o.gates:
+            self.conn.executemany("INSERT OR REPLACE INTO decision_gates VALUES (?, ?, ?, ?)",
+                                  [(o.run_id, gate, int(passed), detail) for gate, passed, detail in o.gates.verdicts])
+        if o.status == "ordered":
+            order = o.gates.order
+            cloid = client_order_id(d.clone_id, d.prompt_id, d.coin, d.tick_ms, self.context)
+            order_id = self.conn.execute(
+                "INSERT INTO orders (run_id, clone_id, coin, side, size, price, order_type, reduce_only, take_profit, "
+                "stop_loss, client_order_id, status, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                "'dry_run_open', ?) ON CONFLICT (run_id) DO NOTHING RETURNING order_id",
+                (o.run_id, d.clone_id, d.coin, order.side, str(order.size), _text(order.price), order.order_type,
+                 int(order.reduce_only), _text(order.take_profit), _text(order.stop_loss), cloid, stamp)).fetchone()
+            detail = f"{order.side} {order.size} {d.coin} {order.order_type}" + (f" @ {order.price}" if order.price else "")
+            self.conn.execute("INSERT INTO execution_events (run_id, order_id, kind, detail, created_ms) VALUES "
+                              "(?, ?, 'order_created', ?, ?) ON CONFLICT DO NOTHING",
+                              (o.run_id, order_id[0] if order_id else None, detail, stamp))
+        elif o.status == "rejected" and p and p.action and p.action.trades:
+            failed = "; ".join(f"{g}: {why}" for g, ok, why in o.gates.verdicts if not ok)
+            self.conn.execute("INSERT INTO execution_events (run_id, kind, detail, created_ms) VALUES "
+                              "(?, 'order_rejected', ?, ?) ON CONFLICT DO NOTHING", (o.run_id, failed, stamp))
+
+    # -- a pass -----------------------------------------------------------------------------------------------
+    def run(self, due: list[Due], on_batch: Callable[[list[Outcome]], None] | None = None) -> TickReport:
+        report = TickReport(due=len(due))
+        resumed = self.resume_stale()
+        claimed = self.claim(due)
+        report.claimed, report.resumed = len(claimed), len(resumed)
+        work = resumed + claimed
+        for start in range(0, len(work), BATCH):
+            outcomes = [self.decide(run_id, d) for run_id, d in work[start : start + BATCH]]
+            self.record(outcomes)
+            report.outcomes += outcomes
+            if on_batch:
+                on_batch(outcomes)
+        return report
+
+    def tick(self, clone_ids: Iterable[int] | None = None, coin: str | None = None, force: bool = False) -> TickReport:
+        return self.run(self.due(clone_ids, coin, force))
+
+
+def _asset_plan(compiled: CompiledGraph, d: Due) -> AssetPlan | None:
+    return next((a for a in compiled.asset_plans() if a.prompt_id == d.prompt_id and a.coin == d.coin), None)
+
+
+def _newest_market_stamp(packet: dict) -> int | None:
+    """The newest Hyperliquid data in the packet (what freshness is about)."""
+    stamps = [row[0] for name, channel in packet.get("channels", {}).items() if name.startswith("hyperliquid.")
+              for read in channel["reads"].values() for row in read["rows"][-1:]]
+    return max(stamps, default=None)
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+

@@ -1,0 +1,66 @@
+"""Wiring for processes (CLI, Dagster): a runtime on the configured market memory and archive outbox, a worker
+loop that stops gracefully, and the whole story of one run."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+import threading
+from collections.abc import Callable
+
+from clash_pipeline.archive import open_archive
+from clash_pipeline.archive.outbox import Outbox
+from clash_pipeline.decisions.runtime import DecisionRuntime, TickReport
+from clash_pipeline.memory.db import open_memory
+from clash_pipeline.settings import Settings
+
+
+def runtime_for(settings: Settings, **options: object) -> DecisionRuntime:
+    conn = open_memory(settings.memory_path)
+    return DecisionRuntime(conn, Outbox(settings.outbox_dir, conn, open_archive(settings)), **options)
+
+
+def work(runtime: DecisionRuntime, interval_s: float, report: Callable[[TickReport], None],
+         stop: threading.Event | None = None, max_passes: int | None = None) -> int:
+    """Run passes until SIGINT/SIGTERM (or `stop`, or `max_passes`); a pass in progress always finishes."""
+    stop = stop or threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)} \
+        if threading.current_thread() is threading.main_thread() else {}
+    passes = 0
+    try:
+        while not stop.is_set() and (max_passes is None or passes < max_passes):
+            report(runtime.tick())
+            passes += 1
+            stop.wait(interval_s)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return passes
+
+
+def run_story(conn: sqlite3.Connection, outbox: Outbox, run_id: int) -> dict:
+    """Packet, prompt, reply, gates and order of one decision run."""
+    row = conn.execute("SELECT * FROM decision_runs WHERE run_id = ?", (run_id,)).fetchone()
+    if row is None:
+        raise KeyError(f"no decision run {run_id}")
+    columns = [c[0] for c in conn.execute("SELECT * FROM decision_runs LIMIT 0").description]
+    run = dict(zip(columns, row))
+    action = conn.execute("SELECT * FROM decision_actions WHERE run_id = ?", (run_id,)).fetchone()
+    action_columns = [c[0] for c in conn.execute("SELECT * FROM decision_actions LIMIT 0").description]
+    gates = conn.execute("SELECT gate, passed, detail FROM decision_gates WHERE run_id = ? ORDER BY gate",
+                         (run_id,)).fetchall()
+    order = conn.execute("SELECT * FROM orders WHERE run_id = ?", (run_id,)).fetchone()
+    order_columns = [c[0] for c in conn.execute("SELECT * FROM orders LIMIT 0").description]
+    events = conn.execute("SELECT kind, detail, created_ms FROM execution_events WHERE run_id = ? ORDER BY event_id",
+                          (run_id,)).fetchall()
+    payload = json.loads(outbox.read(run["payload_key"])).get(str(run_id), {}) if run["payload_key"] else {}
+    return {
+        "run": {**run, "archive_status": outbox.status(run["payload_key"]) if run["payload_key"] else None},
+        "action": dict(zip(action_columns, action)) if action else None,
+        "gates": [{"gate": g, "passed": bool(p), "detail": d} for g, p, d in gates],
+        "order": dict(zip(order_columns, order)) if order else None,
+        "events": [{"kind": k, "detail": d, "created_ms": t} for k, d, t in events],
+        "packet": payload.get("context"), "prompt": payload.get("prompt"), "reply": payload.get("response"),
+        "reason": payload.get("reason"),
+    }

@@ -1,0 +1,98 @@
+"""Decisions in Dagster.
+
+- `decision_tick`: one run decides every due (clone, strategy, asset) pair in batches (a tick of many pairs does
+  not cost a process each), on the in-process executor, in the `decision_tick` pool (limit 1: ticks never
+  overlap). `decision_cadence_sensor` requests it when anything is due.
+- `clone_decisions`: partitioned by clone, for a data engineer's manual launch: pick clone c000042, optionally
+  an asset and `force` in the launch config, and read the verdicts, gates and orders in the run's metadata.
+  dagster.yaml limits runs to one per partition value at a time: one run per clone.
+"""
+
+import dagster as dg
+
+from clash_pipeline.decisions.runtime import DecisionRuntime, TickReport
+from clash_pipeline.defs.clones import clones_partitions
+from clash_pipeline.defs.resources import ArchiveResource, MarketMemoryResource
+from clash_pipeline.strategy.store import clone_id_of
+
+GROUP = "decisions"
+PREVIEW_RUNS = 20
+
+
+def _metadata(report: TickReport) -> dict:
+    latencies = sorted(o.elapsed_ms for o in report.outcomes)
+    counts = report.counts()
+    rows = ["| run | clone | strategy | asset | status | action | order or failing gates |", "|---|---|---|---|---|---|---|"]
+    for o in report.outcomes[:PREVIEW_RUNS]:
+        action = o.proposal.action.action if o.proposal and o.proposal.action else "-"
+        order = o.gates.order if o.gates else None
+        what = (f"{order.side} {order.size} {order.order_type}" if order else
+                ", ".join(g for g, ok, _ in o.gates.verdicts if not ok) if o.gates else o.error or "")
+        rows.append(f"| {o.run_id} | {o.due.clone_id} | {o.due.prompt_id} | {o.due.coin} | {o.status} | {action} "
+                    f"| {what} |")
+    return {
+        "dagster/row_count": len(report.outcomes), "pairs_due": report.due, "claimed": report.claimed,
+        "resumed": report.resumed, **counts,
+        "p50_ms": latencies[len(latencies) // 2] if latencies else 0.0,
+        "runs": dg.MetadataValue.md("\n".join(rows)),
+    }
+
+
+def _runtime(conn, archive: ArchiveResource) -> DecisionRuntime:
+    return DecisionRuntime(conn, archive.outbox(conn))
+
+
+@dg.asset(group_name=GROUP, kinds={"python"}, pool="decision_tick")
+def decision_tick(context: dg.AssetExecutionContext, market_memory: MarketMemoryResource,
+                  archive: ArchiveResource) -> dg.MaterializeResult:
+    """Every due (clone, strategy, asset) run of this cadence tick: packet, engine, gates, dry-run order."""
+    with market_memory.connect() as conn:
+        runtime = _runtime(conn, archive)
+        report = runtime.run(runtime.due(), on_batch=lambda batch: context.log.info(
+            f"decided {len(batch)} runs: " + ", ".join(f"{o.due.coin}:{o.status}" for o in batch[:10])))
+    context.log.info(f"tick: {report.due} due, {report.counts()}")
+    return dg.MaterializeResult(metadata=_metadata(report))
+
+
+class DecisionConfig(dg.Config):
+    """Which asset to decide (default: every enabled asset of the clone) and whether to run off-cadence."""
+
+    asset: str | None = None
+    force: bool = False
+
+
+@dg.asset(group_name=GROUP, kinds={"python"}, partitions_def=clones_partitions)
+def clone_decisions(context: dg.AssetExecutionContext, config: DecisionConfig, market_memory: MarketMemoryResource,
+                    archive: ArchiveResource) -> dg.MaterializeResult:
+    """One clone's decisions, launched by hand: the verdict, gates and order of each run are in the metadata."""
+    clone_id = clone_id_of(context.partition_key)
+    with market_memory.connect() as conn:
+        report = _runtime(conn, archive).tick([clone_id], config.asset, config.force)
+    metadata = _metadata(report)
+    for o in report.outcomes:
+        if o.gates:
+            metadata[f"gates/{o.due.coin}"] = dg.MetadataValue.json(
+                {gate: {"passed": passed, "detail": detail} for gate, passed, detail in o.gates.verdicts})
+    return dg.MaterializeResult(metadata=metadata)
+
+
+decision_tick_job = dg.define_asset_job("decision_tick_job", selection=[decision_tick],
+                                        executor_def=dg.in_process_executor)
+
+
+@dg.sensor(job=decision_tick_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.STOPPED)
+def decision_cadence_sensor(context: dg.SensorEvaluationContext, market_memory: MarketMemoryResource,
+                            archive: ArchiveResource):
+    """Requests a decision tick when any (clone, strategy, asset) pair is due; the run key is the due set's
+    earliest tick and size, so a tick is requested once."""
+    with market_memory.connect() as conn:
+        due = _runtime(conn, archive).due()
+    if not due:
+        return dg.SkipReason("nothing is due")
+    first = min(d.tick_ms for d in due)
+    return dg.RunRequest(run_key=f"tick-{first}-{len(due)}",
+                         tags={"clash/tick_ms": str(first), "clash/pairs_due": str(len(due))})
+
+
+defs = dg.Definitions(assets=[decision_tick, clone_decisions], jobs=[decision_tick_job],
+                      sensors=[decision_cadence_sensor])

@@ -1,0 +1,54 @@
+"""Hyperliquid's order-validity rules, exactly (Decimal): lot size, tick size, minimum order value.
+
+- Size: at most `szDecimals` decimals (spot: the base token's).
+- Price: integers always valid; otherwise at most 5 significant figures and at most `6 - szDecimals` decimals for
+  perps, `8 - szDecimals` for spot.
+- Minimum order value: $10 for perps, 10 units of the quote token for spot.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Decimal
+
+MAX_DECIMALS = {"perp": 6, "spot": 8}
+MAX_SIGNIFICANT = 5
+MIN_ORDER_VALUE = Decimal(10)
+
+
+def dec(value: float | str | Decimal) -> Decimal:
+    """A float as the shortest decimal that round-trips (30135.0 -> 30135), never its binary expansion."""
+    return value if isinstance(value, Decimal) else Decimal(repr(value) if isinstance(value, float) else value)
+
+
+def round_size(size: Decimal, sz_decimals: int) -> Decimal:
+    """Round a size down to the lot (never more than asked)."""
+    return size.quantize(Decimal(1).scaleb(-sz_decimals), rounding=ROUND_DOWN)
+
+
+def price_decimals(kind: str, sz_decimals: int) -> int:
+    return max(MAX_DECIMALS[kind] - sz_decimals, 0)
+
+
+def valid_price(price: Decimal, kind: str, sz_decimals: int) -> bool:
+    if price <= 0:
+        return False
+    if price == price.to_integral_value():
+        return True
+    digits = price.normalize().as_tuple()
+    return len(digits.digits) <= MAX_SIGNIFICANT and -digits.exponent <= price_decimals(kind, sz_decimals)
+
+
+def round_price(price: Decimal, kind: str, sz_decimals: int, up: bool) -> Decimal:
+    """The nearest valid price in the given direction (a buy rounds down, a sell up: never a worse price)."""
+    if valid_price(price, kind, sz_decimals):
+        return price
+    rounding = ROUND_CEILING if up else ROUND_FLOOR
+    if price >= Decimal(10) ** MAX_SIGNIFICANT:
+        return price.to_integral_value(rounding=rounding)
+    exponent = price.adjusted() - (MAX_SIGNIFICANT - 1)  # keep 5 significant figures
+    exponent = max(exponent, -price_decimals(kind, sz_decimals))
+    return price.quantize(Decimal(1).scaleb(exponent), rounding=rounding).normalize()
+
+
+def min_order_value_ok(size: Decimal, price: Decimal) -> bool:
+    return size * price >= MIN_ORDER_VALUE
