@@ -4,8 +4,10 @@
    into the same table (target: >= 50% of raw).
 2. Polymarket markets and DefiLlama history: the same comparison for their write paths.
 3. Strategy graphs: context packet p50/p99 vs the bare SQL of the same plan; compiling 1,000 clones x 10 assets.
-4. Archive puts of 20 KB payloads vs raw boto3 `put_object` to an S3 server on loopback (target: >= 80%).
-5. A 30-day backfill of 1m candles for 10 coins (432,000 rows) from replay, launched through Dagster
+4. Decisions per second (hold and rules engines, the whole path) vs the same SQLite writes alone, and a tick of
+   500 (clone, asset) pairs through Dagster (target: >= 500 decisions/s; the tick < 60 s).
+5. Archive puts of 20 KB payloads vs raw boto3 `put_object` to an S3 server on loopback (target: >= 80%).
+6. A 30-day backfill of 1m candles for 10 coins (432,000 rows) from replay, launched through Dagster
    (raw pull -> archive -> parse -> upsert, one run), in seconds (target: < 30 s).
 """
 
@@ -158,7 +160,7 @@ def bench_context_sources(folder: Path) -> None:
 
 
 def _market_memory(folder: Path):
-    """A market memory with every source on replay: 10 coins, 3 days of 15m and 1h candles."""
+    """A market memory with every source on replay: 10 coins, 3 days of 1m, 15m and 1h candles."""
     from clash_pipeline.ingest import defillama, polymarket
     from clash_pipeline.links.defillama import load_overrides
     from clash_pipeline.links.polymarket import load_mapping
@@ -177,7 +179,7 @@ def _market_memory(folder: Path):
     ingest.write_funding_history(conn, ingest.pull_funding(client, COINS, now - 3 * DAY_MS, now, lambda _: None),
                                  now - 3 * DAY_MS, now)
     ingest.write_funding_pressure(conn, snapshot)
-    ingest.write_candles(conn, ingest.pull_candles(client, COINS, ["15m", "1h"], now - 3 * DAY_MS, now,
+    ingest.write_candles(conn, ingest.pull_candles(client, COINS, ["1m", "15m", "1h"], now - 3 * DAY_MS, now,
                                                    lambda _: None), now - 3 * DAY_MS, now)
     ingest.write_volatility(conn, COINS, ["1h"], now - DAY_MS, now)
     settings = load_settings({})
@@ -230,6 +232,77 @@ def bench_strategy(folder: Path) -> None:
     print(f"compile 1,000 clones x 10 assets ({pairs:,} read plans): {elapsed:.2f} s  (target < 10 s)")
 
 
+DECISION_TABLES = ("decision_runs", "decision_actions", "decision_gates", "orders", "execution_events")
+
+
+def _decision_memory(folder: Path, source, engine: str, name: str):
+    """A copy of `source` with 50 clones x 10 assets (500 pairs) on the given engine."""
+    from clash_pipeline.strategy import modes, store
+
+    path = folder / f"decisions-{name}.sqlite"
+    source.execute("VACUUM INTO ?", (str(path),))
+    conn = open_memory(path)
+    for i in range(50):
+        graph = modes.custom_graph(list(COINS), {"hyperliquid": "price_action"}, "15m", engine=engine)
+        store.create_clone(conn, f"{name}-{i}", graph, "custom")
+    return conn
+
+
+def bench_decisions(folder: Path) -> None:
+    """Decisions per second in process (whole path: packet, engine, gates, order, SQLite writes, archive outbox)
+    beside a bare loop doing only the same SQLite writes; then a 500-pair tick through Dagster."""
+    import dagster as dg
+
+    from clash_pipeline.archive.archive import Archive
+    from clash_pipeline.archive.outbox import Outbox
+    from clash_pipeline.archive.store import LocalStore
+    from clash_pipeline.decisions.runtime import DecisionRuntime
+    from clash_pipeline.defs.decisions import decision_tick
+    from clash_pipeline.defs.resources import default_resources
+    from clash_pipeline.settings import load_settings
+
+    source, now = _market_memory(folder)
+    for engine in ("hold", "rules"):
+        conn = _decision_memory(folder, source, engine, engine)
+        conn.execute("VACUUM INTO ?", (str(folder / f"bare-{engine}.sqlite"),))  # the same clones, no runs yet
+        runtime = DecisionRuntime(conn, Outbox(folder / f"outbox-{engine}", conn, Archive(LocalStore(folder / "a"))),
+                                  clock=lambda: now)
+        start = time.perf_counter()
+        report = runtime.tick()
+        ours = len(report.outcomes) / (time.perf_counter() - start)
+        written = {t: conn.execute(f"SELECT * FROM {t}").fetchall() for t in DECISION_TABLES}
+        bare_db = open_memory(folder / f"bare-{engine}.sqlite")
+        start = time.perf_counter()
+        runs = written["decision_runs"]
+        for first in range(0, len(runs), 100):  # the same batches: a claim transaction, then a record transaction
+            batch_ids = {r[0] for r in runs[first : first + 100]}
+            bare_db.execute("BEGIN IMMEDIATE")
+            bare_db.executemany(f"INSERT INTO decision_runs VALUES ({','.join('?' * len(runs[0]))})",
+                                runs[first : first + 100])
+            bare_db.execute("COMMIT")
+            bare_db.execute("BEGIN IMMEDIATE")
+            for table in DECISION_TABLES[1:]:
+                rows = [r for r in written[table] if (r[1] if table in ("orders", "execution_events") else r[0])
+                        in batch_ids]
+                if rows:
+                    bare_db.executemany(f"INSERT INTO {table} VALUES ({','.join('?' * len(rows[0]))})", rows)
+            bare_db.execute("COMMIT")
+        bare = len(runs) / (time.perf_counter() - start)
+        print(f"decisions, {engine} engine, {len(report.outcomes)} pairs {report.counts()}: {ours:,.0f}/s through the "
+              f"whole path; bare SQLite writes {bare:,.0f}/s; ratio {ours / bare:.2f}  (target >= 500/s)")
+    conn = _decision_memory(folder, source, "rules", "dagster")
+    settings = load_settings({"CLASH_HOME": str(folder / "dagster-home")})
+    settings.home.mkdir(parents=True, exist_ok=True)
+    conn.execute("VACUUM INTO ?", (str(settings.memory_path),))
+    with dg.instance_for_test() as instance:
+        start = time.perf_counter()
+        result = dg.materialize([decision_tick], instance=instance, resources=default_resources(settings),
+                                run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
+        elapsed = time.perf_counter() - start
+    rows = result.asset_materializations_for_node("decision_tick")[0].metadata["dagster/row_count"].value
+    print(f"decision tick through Dagster: {rows} pairs in {elapsed:.1f} s, 1 run  (target: 500 pairs < 60 s)")
+
+
 def bench_archive(folder: Path, count: int = 300) -> None:
     """Archive puts of 20 KB payloads (compress + hash + one conditional write) vs raw writes of the same
     payloads: boto3 `put_object` to the S3 server on loopback, and plain file writes for the local folder."""
@@ -278,6 +351,7 @@ def main() -> None:
         bench_candle_path(folder)
         bench_context_sources(folder)
         bench_strategy(folder)
+        bench_decisions(folder)
         bench_archive(folder)
         bench_dagster_backfill(folder)
 

@@ -8,7 +8,7 @@ import json
 from clash_pipeline.decisions.action import Action
 from clash_pipeline.strategy.graph import ExecutionControls
 
-SYSTEM = (
+_SYSTEM = (
     "You are a trading engine for one asset. Reply with one JSON object matching this schema and nothing else: "
     "{schema}. Use only the context given; if it is not enough, hold. Sizes are notional USD (size_usd) or a "
     "fraction of equity (size_fraction). Orders are paper orders; the runtime's safety gates will reject any "
@@ -16,9 +16,11 @@ SYSTEM = (
 )
 
 
+SYSTEM = _SYSTEM.format(schema=json.dumps(Action.model_json_schema(), sort_keys=True, separators=(",", ":")))
+
+
 def assemble(strategy_prompt: str, coin: str, controls: ExecutionControls, equity_usd: float,
              packet: dict) -> tuple[dict, ...]:
-    schema = json.dumps(Action.model_json_schema(), sort_keys=True, separators=(",", ":"))
     user = {
         "strategy": strategy_prompt,
         "asset": coin,
@@ -26,5 +28,5 @@ def assemble(strategy_prompt: str, coin: str, controls: ExecutionControls, equit
         "execution_controls": controls.model_dump(mode="json"),
         "context": packet,
     }
-    return ({"role": "system", "content": SYSTEM.format(schema=schema)},
+    return ({"role": "system", "content": SYSTEM},
             {"role": "user", "content": json.dumps(user, sort_keys=True, separators=(",", ":"))})

@@ -99,23 +99,24 @@ class DecisionRuntime:
         self._engines: dict[str, object] = {}
 
     # -- what is due ------------------------------------------------------------------------------------------
-    def _plans(self, clone_id: int) -> tuple[CompiledGraph, dict, int]:
-        clone = get_clone(self.conn, clone_id)
-        key = (clone_id, clone.version)
+    def _plans(self, clone_id: int, version: int) -> tuple[CompiledGraph, dict]:
+        """A clone version's compiled plans and blocks, compiled once per process."""
+        key = (clone_id, version)
         if key not in self._compiled:
+            clone = get_clone(self.conn, clone_id, version)
             _, compiled = validate(self.conn, clone.graph)
-            blocks = {b.id: b for b in clone.graph.blocks}
-            self._compiled[key] = (compiled, blocks)
-        return (*self._compiled[key], clone.version)
+            self._compiled[key] = (compiled, {b.id: b for b in clone.graph.blocks})
+        return self._compiled[key]
 
     def due(self, clone_ids: Iterable[int] | None = None, coin: str | None = None, force: bool = False) -> list[Due]:
         now = self.clock()
-        if clone_ids is None:
-            clone_ids = [row[0] for row in self.conn.execute(
-                "SELECT clone_id FROM clones WHERE status = 'active' ORDER BY clone_id")]
+        wanted = None if clone_ids is None else set(clone_ids)
+        active = [(c, v) for c, v in self.conn.execute(
+            "SELECT clone_id, active_version FROM clones WHERE status = 'active' ORDER BY clone_id")
+            if wanted is None or c in wanted]
         found = []
-        for clone_id in clone_ids:
-            compiled, blocks, version = self._plans(clone_id)
+        for clone_id, version in active:
+            compiled, blocks = self._plans(clone_id, version)
             if not any(b.run_state == "running" for b in blocks.values() if isinstance(b, TradingCloneBlock)):
                 continue
             for prompt in compiled.prompts:
@@ -162,7 +163,7 @@ class DecisionRuntime:
         return [(run_id, Due(c, v, p, a, t, bool(f))) for run_id, c, v, p, a, t, f in rows]
 
     def _prompt_engine(self, d: Due) -> tuple[str, str | None]:
-        _, blocks, _ = self._plans(d.clone_id)
+        _, blocks = self._plans(d.clone_id, d.version)
         prompt = blocks[d.prompt_id]
         return prompt.engine, prompt.model
 
@@ -175,7 +176,7 @@ class DecisionRuntime:
     def decide(self, run_id: int, d: Due) -> Outcome:
         started = time.perf_counter()
         try:
-            compiled, blocks, _ = self._plans(d.clone_id)
+            compiled, blocks = self._plans(d.clone_id, d.version)
             prompt: TradingPromptBlock = blocks[d.prompt_id]
             clone_block = next(b for b in blocks.values() if isinstance(b, TradingCloneBlock))
             plan = _asset_plan(compiled, d)
@@ -188,7 +189,8 @@ class DecisionRuntime:
             gates = run_gates(self._gate_input(d, prompt, plan is not None, proposal, packet,
                                                clone_block.account_size_usd), self.bounds)
             status = "held" if gates.passed and gates.order is None else "ordered" if gates.passed else "rejected"
-            payload = {"context": packet, "prompt": list(messages), "response": proposal.raw_reply,
+            # The prompt's user message holds the context packet: it is archived once, inside the prompt.
+            payload = {"prompt": list(messages), "response": proposal.raw_reply,
                        "reason": proposal.action.reason if proposal.action else proposal.error}
             return Outcome(run_id, d, status, proposal, gates, payload=payload,
                            elapsed_ms=(time.perf_counter() - started) * 1000)

@@ -61,6 +61,11 @@ def run_story(conn: sqlite3.Connection, outbox: Outbox, run_id: int) -> dict:
         "gates": [{"gate": g, "passed": bool(p), "detail": d} for g, p, d in gates],
         "order": dict(zip(order_columns, order)) if order else None,
         "events": [{"kind": k, "detail": d, "created_ms": t} for k, d, t in events],
-        "packet": payload.get("context"), "prompt": payload.get("prompt"), "reply": payload.get("response"),
+        "packet": _context(payload.get("prompt")), "prompt": payload.get("prompt"), "reply": payload.get("response"),
         "reason": payload.get("reason"),
     }
+
+
+def _context(messages: list[dict] | None) -> dict | None:
+    """The context packet, as sent inside the prompt's user message."""
+    return json.loads(messages[-1]["content"])["context"] if messages else None

@@ -6,6 +6,7 @@ the name in the prompt block, without any change to the worker.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -58,13 +59,14 @@ def register(name: str) -> Callable[[Callable[..., Engine]], Callable[..., Engin
     return add
 
 
+BUILTIN = {"hold": "basic", "rules": "basic", "openai": "openai_engine"}  # imported when first asked for
+
+
 def make_engine(name: str, **settings: object) -> Engine:
-    _load_builtin()
+    if name not in _REGISTRY and name in BUILTIN:
+        importlib.import_module(f"{__name__}.{BUILTIN[name]}")
     try:
         return _REGISTRY[name](**settings)
     except KeyError:
-        raise ValueError(f"unknown engine {name!r}; registered: {sorted(_REGISTRY)}") from None
-
-
-def _load_builtin() -> None:
-    from clash_pipeline.decisions.engines import basic, openai_engine  # noqa: F401  (registers hold, rules, openai)
+        known = sorted(set(_REGISTRY) | set(BUILTIN))
+        raise ValueError(f"unknown engine {name!r}; registered: {known}") from None
