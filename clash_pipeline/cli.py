@@ -75,27 +75,28 @@ def _print_status(settings) -> None:
 def cmd_demo(args: argparse.Namespace) -> int:
     """The whole pipeline on the embedded default: history for the last days, then a snapshot of every source."""
     from clash_pipeline import inprocess
+    from clash_pipeline.timeutil import DAY_MS, HOUR_MS, now_ms
 
     settings = load_settings()
     instance = inprocess.local_instance()
     first = (datetime.now(UTC).date() - timedelta(days=args.days - 1)).isoformat()
     print(f"clash demo: source mode {settings.source_mode}, data folder {settings.home}, "
           f"archive {settings.archive_backend}")
-    print(f"1/4 history {first} .. {_today()}: Hyperliquid candles, funding, volatility for "
+    print(f"1/5 history {first} .. {_today()}: Hyperliquid candles, funding, volatility for "
           f"{','.join(settings.coins)} ({','.join(settings.intervals)}); DefiLlama TVL, stablecoins, throughput, flows")
     history = inprocess.ingest_history(settings, instance, inprocess.SOURCES, first, _today(), settings.coins,
                                        settings.intervals)
-    print("2/4 snapshots: Hyperliquid universe, mids, contexts, books, funding pressure; Polymarket markets, "
+    print("2/5 snapshots: Hyperliquid universe, mids, contexts, books, funding pressure; Polymarket markets, "
           "horizons, books; DefiLlama capital base, throughput, asset links")
     snapshot = inprocess.ingest_snapshots(settings, instance, inprocess.SOURCES, settings.coins)
     from clash_pipeline.memory.db import open_memory
     from clash_pipeline.strategy.demo import demo_clones
 
     clones = demo_clones(open_memory(settings.memory_path))
-    print("3/4 clones: " + ", ".join(f"{c.identity.name} ({c.control_mode}, {c.identity.key})" for c in clones))
+    print("3/5 clones: " + ", ".join(f"{c.identity.name} ({c.control_mode}, {c.identity.key})" for c in clones))
     compiled = inprocess.compile_clones(settings, instance, [c.identity.key for c in clones])
     _print_status(settings)
-    print("\n4/4 decisions (rules engine): one cadence tick through Dagster, then two forced passes")
+    print("\n4/5 decisions (rules engine): one cadence tick through Dagster, then two forced passes")
     ticked = inprocess.decision_tick(settings, instance, log_level="WARNING")
     from clash_pipeline.decisions.service import runtime_for
 
@@ -103,6 +104,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
     forced = [o for _ in range(2) for o in runtime.tick(force=True).outcomes]
     first = forced[0].run_id if forced else None
     print(_recent_runs(runtime.conn, since_run=None if first is None else first - 60))
+    print("\n5/5 paper trading: mark the live accounts, backtest Basic Betty over the last day, replay the orders")
+    runtime.broker.mark(now_ms())
+    from clash_pipeline.paper.backtest import run_backtest
+    from clash_pipeline.paper.replay import replay_run
+
+    end = now_ms() - now_ms() % HOUR_MS
+    backtest = run_backtest(runtime.conn, runtime.outbox, clones[0].identity.clone_id, end - DAY_MS, end, "15m")
+    print(f"backtest {backtest['backtest_id']}: {backtest['decisions']} decisions, result {backtest['result_sha256'][:16]}")
+    ordered = [r for (r,) in runtime.conn.execute("SELECT run_id FROM decision_runs WHERE status = 'ordered' "
+                                                  "AND context_label = 'live'")]
+    matched = sum(replay_run(runtime.conn, runtime.outbox, r)["matches"] for r in ordered)
+    print(f"clash replay: {matched} of {len(ordered)} live orders re-derived exactly from their archived inputs")
+    cmd_accounts(argparse.Namespace(action="show", clone_id=None, json=False))
     from clash_pipeline.archive import open_archive
 
     archive = open_archive(settings)
@@ -360,6 +374,80 @@ def cmd_decisions(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_accounts(args: argparse.Namespace) -> int:
+    from clash_pipeline.decisions.service import runtime_for
+    from clash_pipeline.paper.metrics import account_metrics, reconcile
+    from clash_pipeline.timeutil import now_ms
+
+    runtime = runtime_for(load_settings())
+    conn = runtime.conn
+    if args.action == "mark":
+        results = runtime.broker.mark(_as_of(args.as_of) if args.as_of else now_ms())
+        for r in results:
+            print(f"account {r.account_id}: equity {r.equity:.2f} USDC, drawdown {r.drawdown_pct:.2f}%, "
+                  f"{r.funding_events} funding events" + (f", closed {', '.join(r.closed)}" if r.closed else ""))
+        print(f"marked {len(results)} open accounts")
+        return 0
+    rows = conn.execute("SELECT a.account_id, c.name, a.context_label, a.stopped, a.stop_reason FROM paper_accounts a "
+                        "JOIN clones c USING (clone_id) WHERE (? IS NULL OR a.clone_id = ?) ORDER BY a.account_id",
+                        (args.clone_id, args.clone_id)).fetchall()
+    report = []
+    for account_id, name, context, stopped, reason in rows:
+        positions = {coin: {"size": str(p.size), "entry": str(p.entry), "stop_loss": _str(p.stop_loss),
+                            "take_profit": _str(p.take_profit)} for coin, p in runtime.broker.positions(account_id).items()}
+        report.append({"account_id": account_id, "clone": name, "context": context, "stopped": bool(stopped),
+                       "stop_reason": reason, "metrics": account_metrics(conn, account_id).as_dict(),
+                       "reconciliation": reconcile(conn, account_id), "positions": positions})
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    for r in report:
+        m = r["metrics"]
+        print(f"account {r['account_id']} {r['clone']} [{r['context']}]{' STOPPED: ' + r['stop_reason'] if r['stopped'] else ''}")
+        print(f"  equity {m['end_equity']:.2f} ({m['return_pct']:+.3f}%), max drawdown {m['max_drawdown_pct']:.3f}%, "
+              f"trades {m['trades']}, fees {m['fees_usd']:.2f}, funding {m['funding_usd']:.2f}, "
+              f"ledger {'balanced' if r['reconciliation']['balanced'] else 'NOT BALANCED'}")
+        for coin, p in r["positions"].items():
+            print(f"  {coin:<10} {p['size']:>14} @ {p['entry']}  SL {p['stop_loss']}  TP {p['take_profit']}")
+    return 0
+
+
+def _str(value) -> str | None:
+    return None if value is None else str(value)
+
+
+def cmd_backtest(args: argparse.Namespace) -> int:
+    from clash_pipeline.decisions.service import runtime_for
+    from clash_pipeline.paper.backtest import run_backtest
+    from clash_pipeline.timeutil import DAY_MS, day_start_ms
+
+    runtime = runtime_for(load_settings())
+    start, end = day_start_ms(args.start), day_start_ms(args.end) + DAY_MS - 1
+    result = run_backtest(runtime.conn, runtime.outbox, args.clone_id, start, end, args.cadence, progress=print)
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from clash_pipeline.decisions.service import runtime_for
+    from clash_pipeline.paper.replay import replay_run
+
+    runtime = runtime_for(load_settings())
+    try:
+        result = replay_run(runtime.conn, runtime.outbox, args.run_id)
+    except KeyError as error:
+        print(error.args[0], file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(result, indent=2, default=str))
+    else:
+        for check in result["checks"]:
+            print(f"  {check['check']:<8} {'match' if check['match'] else 'MISMATCH'}  derived {check['derived']}  "
+                  f"recorded {check['recorded']}")
+        print(f"run {args.run_id}: {'matches' if result['matches'] else 'DOES NOT MATCH'} what was recorded")
+    return 0 if result["matches"] else 1
+
+
 def cmd_record(args: argparse.Namespace) -> int:
     """Live pulls that save every response in the replay layout (see README: Replay and recordings)."""
     from clash_pipeline.ingest import hyperliquid as ingest
@@ -503,6 +591,29 @@ def build_parser() -> argparse.ArgumentParser:
     story.add_argument("run_id", type=int)
     story.add_argument("--json", action="store_true")
     decisions.set_defaults(func=cmd_decisions)
+
+    accounts = commands.add_parser("accounts", help="paper accounts: mark to market, show")
+    account_actions = accounts.add_subparsers(dest="action", required=True, metavar="ACTION")
+    mark = account_actions.add_parser("mark", help="mark every open account: funding, resting limits, SL/TP, "
+                                                   "liquidations, drawdown stop, an equity point")
+    mark.add_argument("--as-of", help="ms or ISO time (default now)")
+    show_accounts = account_actions.add_parser("show", help="accounts with metrics, positions and the ledger check")
+    show_accounts.add_argument("--clone-id", type=int)
+    show_accounts.add_argument("--json", action="store_true")
+    accounts.set_defaults(func=cmd_accounts)
+
+    backtest = commands.add_parser("backtest", help="run a clone over stored history through the live code path")
+    backtest.add_argument("--clone-id", type=int, required=True)
+    backtest.add_argument("--start", type=_day, required=True, help="first day (UTC)")
+    backtest.add_argument("--end", type=_day, required=True, help="last day, inclusive (UTC)")
+    backtest.add_argument("--cadence", default="15m", help="decision cadence (default 15m)")
+    backtest.set_defaults(func=cmd_backtest)
+
+    replay = commands.add_parser("replay", help="re-derive a decision's verdict, order and fill from its archived "
+                                                "inputs (no model call) and compare")
+    replay.add_argument("run_id", type=int)
+    replay.add_argument("--json", action="store_true")
+    replay.set_defaults(func=cmd_replay)
 
     asset = commands.add_parser("asset", help="what context an asset receives")
     asset_actions = asset.add_subparsers(dest="asset_command", required=True, metavar="ACTION")

@@ -37,3 +37,17 @@ def mock_client(handler, retry: RetryPolicy = RetryPolicy(max_attempts=3), sleep
 
 def body_of(request: httpx.Request) -> dict:
     return json.loads(request.content)
+
+
+def trading_runtime(home: Path, clock=None, **options):
+    """A decision runtime on `home`'s market memory with a local archive outbox."""
+    from clash_pipeline.archive.archive import Archive
+    from clash_pipeline.archive.outbox import Outbox
+    from clash_pipeline.archive.store import LocalStore
+    from clash_pipeline.decisions.runtime import DecisionRuntime
+    from clash_pipeline.memory.db import open_memory
+    from clash_pipeline_tests.conftest import NOW_MS
+
+    conn = open_memory(home / "market_memory.sqlite")
+    return DecisionRuntime(conn, Outbox(home / "outbox", conn, Archive(LocalStore(home / "archive"))),
+                           clock=clock or (lambda: NOW_MS), **options)

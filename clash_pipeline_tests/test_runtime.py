@@ -10,56 +10,21 @@ import sys
 import threading
 import time
 
-import pytest
-
-from clash_pipeline.archive.archive import Archive
-from clash_pipeline.archive.outbox import Outbox
-from clash_pipeline.archive.store import LocalStore
 from clash_pipeline.decisions import runtime as rt
-from clash_pipeline.decisions.runtime import DecisionRuntime
 from clash_pipeline.decisions.service import run_story
-from clash_pipeline.ingest import hyperliquid as hl
 from clash_pipeline.memory.db import open_memory
 from clash_pipeline.strategy import modes, store
-from clash_pipeline.timeutil import DAY_MS
-from clash_pipeline.universe.taxonomy import load_taxonomy
 from clash_pipeline_tests.chat_server import ChatServer
-from clash_pipeline_tests.conftest import NOW_MS
-from clash_pipeline_tests.helpers import replay_client
-
-COINS = ["BTC", "ETH", "SOL", "HYPE"]
-
-
-@pytest.fixture
-def home(tmp_path):
-    """A market memory with the universe, a snapshot and a day of 15m and 1m candles, and two clones."""
-    conn = open_memory(tmp_path / "market_memory.sqlite")
-    client = replay_client(NOW_MS)
-    snapshot = hl.pull_snapshot(client, COINS)
-    hl.write_universe(conn, snapshot, load_taxonomy())
-    hl.write_mids(conn, snapshot)
-    hl.write_books(conn, snapshot)
-    hl.write_contexts(conn, snapshot)
-    hl.write_candles(conn, hl.pull_candles(client, COINS, ["15m", "1m"], NOW_MS - DAY_MS, NOW_MS, lambda _: None),
-                     NOW_MS - DAY_MS, NOW_MS)
-    for name in ("one", "two"):
-        store.create_clone(conn, name, modes.custom_graph(COINS, {"hyperliquid": "price_action"}, "15m"), "custom")
-    conn.close()
-    return tmp_path
-
-
-def _runtime(home, clock=lambda: NOW_MS, **options) -> DecisionRuntime:
-    conn = open_memory(home / "market_memory.sqlite")
-    return DecisionRuntime(conn, Outbox(home / "outbox", conn, Archive(LocalStore(home / "archive"))), clock=clock,
-                           **options)
+from clash_pipeline_tests.conftest import NOW_MS, TRADING_COINS as COINS
+from clash_pipeline_tests.helpers import trading_runtime
 
 
 def _runs(conn) -> list[tuple]:
     return conn.execute("SELECT clone_id, prompt_id, coin, tick_ms, status FROM decision_runs ORDER BY 1, 3").fetchall()
 
 
-def test_a_tick_runs_each_pair_once_and_records_everything(home):
-    runtime = _runtime(home)
+def test_a_tick_runs_each_pair_once_and_records_everything(trading_home):
+    runtime = trading_runtime(trading_home)
     report = runtime.tick()
     assert report.due == report.claimed == 8 and sum(report.counts().values()) == 8
     assert report.counts()["failed"] == 0
@@ -78,8 +43,8 @@ def test_a_tick_runs_each_pair_once_and_records_everything(home):
     assert story["gates"] and story["run"]["archive_status"] == "archive_pending"
 
 
-def test_an_engaged_kill_switch_rejects_orders(home):
-    runtime = _runtime(home)
+def test_an_engaged_kill_switch_rejects_orders(trading_home):
+    runtime = trading_runtime(trading_home)
     runtime.conn.execute("INSERT INTO kill_switches VALUES ('global', 1, 'incident drill', 0)")
     report = runtime.tick()
     assert report.counts()["ordered"] == 0
@@ -89,12 +54,12 @@ def test_an_engaged_kill_switch_rejects_orders(home):
                                 ).fetchone() == (len(traded),)
 
 
-def test_two_workers_on_one_tick_make_exactly_one_run_per_pair(home):
+def test_two_workers_on_one_tick_make_exactly_one_run_per_pair(trading_home):
     barrier = threading.Barrier(2)
     reports = {}
 
     def work(name: str) -> None:
-        runtime = _runtime(home, worker=name)
+        runtime = trading_runtime(trading_home, worker=name)
         due = runtime.due()
         barrier.wait()
         reports[name] = runtime.run(due)
@@ -106,21 +71,21 @@ def test_two_workers_on_one_tick_make_exactly_one_run_per_pair(home):
         thread.join()
     assert reports["w1"].due == reports["w2"].due == 8
     assert reports["w1"].claimed + reports["w2"].claimed == 8
-    conn = open_memory(home / "market_memory.sqlite")
+    conn = open_memory(trading_home / "market_memory.sqlite")
     runs = _runs(conn)
     assert len(runs) == 8 and len({r[:4] for r in runs}) == 8
     assert {r[4] for r in runs} <= {"held", "rejected", "ordered"}
 
 
-def test_a_worker_killed_mid_tick_leaves_no_duplicate_and_no_lost_run(home):
+def test_a_worker_killed_mid_tick_leaves_no_duplicate_and_no_lost_run(trading_home):
     chat = ChatServer(slow_s=0.7)
-    conn = open_memory(home / "market_memory.sqlite")
+    conn = open_memory(trading_home / "market_memory.sqlite")
     graph = modes.custom_graph(COINS, {"hyperliquid": "price_action"}, "15m").model_dump(mode="json")
     prompt = next(b for b in graph["blocks"] if b["kind"] == "trading_prompt")
     prompt.update(engine="openai", model="slow")
     for clone_id in (1, 2):
         store.add_version(conn, clone_id, graph)
-    env = {**os.environ, "CLASH_HOME": str(home), "OPENAI_BASE_URL": chat.base_url, "OPENAI_API_KEY": "sk-test"}
+    env = {**os.environ, "CLASH_HOME": str(trading_home), "OPENAI_BASE_URL": chat.base_url, "OPENAI_API_KEY": "sk-test"}
     code = ("import sys; from clash_pipeline.decisions.runtime import DecisionRuntime; "
             "from clash_pipeline.decisions.service import runtime_for; from clash_pipeline.settings import load_settings; "
             f"r = runtime_for(load_settings(), clock=lambda: {NOW_MS}); r.run(r.due())")
@@ -135,7 +100,7 @@ def test_a_worker_killed_mid_tick_leaves_no_duplicate_and_no_lost_run(home):
     assert conn.execute("SELECT COUNT(*) FROM orders").fetchone() == (0,)  # nothing half-written
 
     chat.slow_s = 0.0
-    later = _runtime(home, clock=lambda: NOW_MS + rt.LEASE_MS + 1,
+    later = trading_runtime(trading_home, clock=lambda: NOW_MS + rt.LEASE_MS + 1,
                      engine_settings={"openai": {"base_url": chat.base_url, "api_key": "sk-test"}})
     report = later.run([])  # nothing new is due at this clock's tick; the stale runs are taken over
     assert report.resumed == 8
@@ -147,8 +112,8 @@ def test_a_worker_killed_mid_tick_leaves_no_duplicate_and_no_lost_run(home):
     chat.stop()
 
 
-def test_the_worker_stops_gracefully_on_sigterm(home):
-    env = {**os.environ, "CLASH_HOME": str(home)}
+def test_the_worker_stops_gracefully_on_sigterm(trading_home):
+    env = {**os.environ, "CLASH_HOME": str(trading_home)}
     worker = subprocess.Popen([sys.executable, "-m", "clash_pipeline.cli", "decisions", "worker", "--interval", "0.2"],
                               env=env, stdout=subprocess.PIPE, text=True)
     time.sleep(3)

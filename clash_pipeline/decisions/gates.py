@@ -7,6 +7,7 @@ targets round toward the entry (tighter).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -176,3 +177,20 @@ def run_gates(gi: GateInput, bounds: GlobalBounds = GlobalBounds()) -> GateRepor
 
 def _bracket(value: float | None, rules: AssetRules, up: bool) -> Decimal | None:
     return None if value is None else round_price(dec(value), rules.kind, rules.sz_decimals, up=up)
+
+
+def gate_input_to_dict(gi: GateInput) -> dict:
+    """A gate input as JSON-able data (archived with each run, so `clash replay` can re-derive the verdict)."""
+    data = {f.name: getattr(gi, f.name) for f in dataclasses.fields(gi)}
+    data["action"] = gi.action.model_dump(mode="json") if gi.action else None
+    data["controls"] = gi.controls.model_dump(mode="json")
+    data["rules"] = dataclasses.asdict(gi.rules) if gi.rules else None
+    data["position_size"] = str(gi.position_size)
+    return data
+
+
+def gate_input_from_dict(data: dict) -> GateInput:
+    return GateInput(**{**data, "action": Action.model_validate(data["action"]) if data["action"] else None,
+                        "controls": ExecutionControls.model_validate(data["controls"]),
+                        "rules": AssetRules(**data["rules"]) if data["rules"] else None,
+                        "position_size": Decimal(data["position_size"])})

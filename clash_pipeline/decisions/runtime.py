@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -26,22 +27,27 @@ from decimal import Decimal
 from clash_pipeline.archive.outbox import Outbox
 from clash_pipeline.decisions import prompting
 from clash_pipeline.decisions.engines import EngineRequest, Proposal, make_engine
-from clash_pipeline.decisions.gates import AssetRules, GateInput, GateReport, GlobalBounds, run_gates
+from clash_pipeline.decisions.gates import (
+    AssetRules,
+    GateInput,
+    GateReport,
+    GlobalBounds,
+    gate_input_to_dict,
+    run_gates,
+)
+from clash_pipeline.market.exchange_rules import dec
 from clash_pipeline.memory.db import transaction
+from clash_pipeline.paper.broker import Broker
+from clash_pipeline.paper.fills import Fill, FillConfig, OrderSpec, Snapshot, fill_order
+from clash_pipeline.paper.market import LAST_PRICE, snapshot
 from clash_pipeline.strategy.graph import TradingCloneBlock, TradingPromptBlock
 from clash_pipeline.strategy.packet import build_packet
 from clash_pipeline.strategy.plan import AssetPlan, CompiledGraph
 from clash_pipeline.strategy.store import get_clone, validate
-from clash_pipeline.timeutil import HOUR_MS, MINUTE_MS, interval_ms, now_ms
+from clash_pipeline.timeutil import HOUR_MS, interval_ms, now_ms
 
 log = logging.getLogger("clash_pipeline")
 LEASE_MS = 5 * 60_000
-# The last price known at a time: the newest of the mids and the last closed 1m candle's close.
-LAST_PRICE = (
-    "SELECT price FROM (SELECT * FROM (SELECT mid AS price, ts_ms AS known FROM hl_mids WHERE coin = ? AND ts_ms <= ? "
-    "ORDER BY ts_ms DESC LIMIT 1) UNION ALL SELECT * FROM (SELECT close, open_ms + 60000 FROM hl_candles "
-    "WHERE coin = ? AND interval = '1m' AND open_ms <= ? ORDER BY open_ms DESC LIMIT 1)) ORDER BY known DESC LIMIT 1"
-)
 MAX_ATTEMPTS = 3
 BATCH = 100
 
@@ -63,6 +69,8 @@ class Outcome:
     status: str
     proposal: Proposal | None = None
     gates: GateReport | None = None
+    fill: Fill | None = None
+    snapshot: Snapshot | None = None
     error: str | None = None
     payload: dict = field(default_factory=dict)
     elapsed_ms: float = 0.0
@@ -90,8 +98,11 @@ def client_order_id(clone_id: int, prompt_id: str, coin: str, tick_ms: int, cont
 class DecisionRuntime:
     def __init__(self, conn: sqlite3.Connection, outbox: Outbox, *, clock: Callable[[], int] = now_ms,
                  bounds: GlobalBounds = GlobalBounds(), engine_settings: dict | None = None,
-                 context_label: str = "live", worker: str | None = None) -> None:
+                 context_label: str = "live", worker: str | None = None, fills: FillConfig = FillConfig(),
+                 cadence: str | None = None) -> None:
         self.conn, self.outbox, self.clock, self.bounds = conn, outbox, clock, bounds
+        self.fills, self.broker = fills, Broker(conn, fills)
+        self.cadence = cadence  # a backtest's cadence overrides the prompt blocks' own
         self.engine_settings = engine_settings or {}
         self.context = context_label
         self.worker = worker or f"{socket.gethostname()}:{os.getpid()}"
@@ -120,7 +131,7 @@ class DecisionRuntime:
             if not any(b.run_state == "running" for b in blocks.values() if isinstance(b, TradingCloneBlock)):
                 continue
             for prompt in compiled.prompts:
-                step = interval_ms(prompt.cadence)
+                step = interval_ms(self.cadence or prompt.cadence)
                 tick = now if force else now - now % step
                 found += [Due(clone_id, version, prompt.prompt_id, asset.coin, tick, force)
                           for asset in prompt.assets if coin is None or asset.coin == coin]
@@ -183,30 +194,56 @@ class DecisionRuntime:
             packet = build_packet(self.conn, plan, d.tick_ms) if plan else {"channels": {}}
             messages = prompting.assemble(prompt.prompt, d.coin, prompt.controls, clone_block.account_size_usd,
                                           packet)
+            account = self._account_state(d, clone_block.account_size_usd)
             request = EngineRequest(d.clone_id, d.prompt_id, d.coin, prompt.model, messages, packet,
-                                    clone_block.account_size_usd, prompt.controls)
+                                    account["equity"], prompt.controls)
             proposal = self._engine(prompt.engine).propose(request)
-            gates = run_gates(self._gate_input(d, prompt, plan is not None, proposal, packet,
-                                               clone_block.account_size_usd), self.bounds)
+            gate_input = self._gate_input(d, prompt, plan is not None, proposal, packet, account)
+            gates = run_gates(gate_input, self.bounds)
             status = "held" if gates.passed and gates.order is None else "ordered" if gates.passed else "rejected"
-            # The prompt's user message holds the context packet: it is archived once, inside the prompt.
+            fill = snap = None
+            if gates.order is not None:
+                snap = snapshot(self.conn, d.coin, d.tick_ms)
+                order = gates.order
+                fill = fill_order(OrderSpec(order.side, order.size, order.order_type, order.price), snap, self.fills)
+            # The prompt's user message holds the context packet: it is archived once, inside the prompt. The gate
+            # input, the fill's snapshot and config are archived too, so `clash replay` needs nothing else.
             payload = {"prompt": list(messages), "response": proposal.raw_reply,
-                       "reason": proposal.action.reason if proposal.action else proposal.error}
-            return Outcome(run_id, d, status, proposal, gates, payload=payload,
+                       "reason": proposal.action.reason if proposal.action else proposal.error,
+                       "engine": prompt.engine, "gate_input": gate_input_to_dict(gate_input),
+                       "bounds": dataclasses.asdict(self.bounds), "fill_config": self.fills.as_dict(),
+                       "snapshot": snap.as_dict() if snap else None, "fill": fill.as_dict() if fill else None}
+            return Outcome(run_id, d, status, proposal, gates, fill, snap, payload=payload,
                            elapsed_ms=(time.perf_counter() - started) * 1000)
         except Exception as error:  # a run always ends in a clear state
             log.exception("decision run %s failed", run_id)
             return Outcome(run_id, d, "failed", error=f"{type(error).__name__}: {error}",
                            elapsed_ms=(time.perf_counter() - started) * 1000)
 
+    def _account_state(self, d: Due, starting_usd: float) -> dict:
+        """Equity, the position in this asset and the drawdown of the clone's account in this context."""
+        row = self.conn.execute(
+            "SELECT a.account_id, a.stopped, a.starting_micro, e.equity_micro, e.drawdown_pct FROM paper_accounts a "
+            "LEFT JOIN equity_curve e ON e.account_id = a.account_id AND e.ts_ms = (SELECT MAX(ts_ms) FROM "
+            "equity_curve WHERE account_id = a.account_id AND ts_ms <= ?) WHERE a.clone_id = ? AND a.context_label = ?",
+            (d.tick_ms, d.clone_id, self.context)).fetchone()
+        if row is None:
+            return {"equity": starting_usd, "position": Decimal(0), "drawdown": 0.0}
+        account_id, stopped, starting, equity, drawdown = row
+        position = self.broker.positions(account_id).get(d.coin)
+        return {"equity": float((equity if equity is not None else starting) / 1e6),
+                "position": position.size if position else Decimal(0),
+                "drawdown": 100.0 if stopped else float(drawdown or 0.0)}
+
     def _gate_input(self, d: Due, prompt: TradingPromptBlock, enabled: bool, proposal: Proposal, packet: dict,
-                    equity: float) -> GateInput:
+                    account: dict) -> GateInput:
         asset = self.conn.execute("SELECT kind, sz_decimals, max_leverage FROM hl_assets WHERE coin = ?",
                                   (d.coin,)).fetchone()
-        mid = self.conn.execute(LAST_PRICE, (d.coin, d.tick_ms, d.coin, d.tick_ms - MINUTE_MS)).fetchone()
+        mid = self.conn.execute(LAST_PRICE, (d.coin, d.tick_ms, d.coin, d.tick_ms)).fetchone()
         orders = self.conn.execute(
-            "SELECT COUNT(*), MAX(created_ms) FROM orders WHERE clone_id = ? AND created_ms > ?",
-            (d.clone_id, d.tick_ms - HOUR_MS)).fetchone()
+            "SELECT COUNT(*), MAX(o.created_ms) FROM orders o JOIN decision_runs r USING (run_id) WHERE o.clone_id = ? "
+            "AND r.context_label = ? AND o.created_ms > ? AND o.created_ms <= ?",
+            (d.clone_id, self.context, d.tick_ms - HOUR_MS, d.tick_ms)).fetchone()
         switch = self.conn.execute(
             "SELECT scope || ': ' || COALESCE(reason, '') FROM kill_switches WHERE engaged = 1 AND scope IN "
             "('global', ?) ORDER BY scope LIMIT 1", (f"clone:{d.clone_id}",)).fetchone()
@@ -214,9 +251,9 @@ class DecisionRuntime:
             action=proposal.action, reply_status=proposal.reply_status, reply_error=proposal.error, coin=d.coin,
             enabled=enabled, controls=prompt.controls,
             rules=AssetRules(*asset) if asset else None, mid=mid[0] if mid else None, as_of_ms=d.tick_ms,
-            newest_context_ms=_newest_market_stamp(packet), cadence_ms=interval_ms(prompt.cadence),
-            equity_usd=equity, position_size=Decimal(0), orders_last_hour=orders[0], last_order_ms=orders[1],
-            kill_switch=switch[0] if switch else None, drawdown_pct=0.0,
+            newest_context_ms=_newest_market_stamp(packet), cadence_ms=interval_ms(self.cadence or prompt.cadence),
+            equity_usd=account["equity"], position_size=account["position"], orders_last_hour=orders[0],
+            last_order_ms=orders[1], kill_switch=switch[0] if switch else None, drawdown_pct=account["drawdown"],
         )
 
     # -- recording --------------------------------------------------------------------------------------------
@@ -235,6 +272,9 @@ class DecisionRuntime:
 
     def _record_one(self, o: Outcome, ref, stamp: int) -> None:
         p, d = o.proposal, o.due
+        _, blocks = self._plans(d.clone_id, d.version)
+        starting = next(b.account_size_usd for b in blocks.values() if isinstance(b, TradingCloneBlock))
+        account_id = self.broker.account(d.clone_id, self.context, d.tick_ms, dec(starting))
         self.conn.execute(
             "UPDATE decision_runs SET status = ?, finished_ms = ?, reply_status = ?, error = ?, payload_key = ?, "
             "payload_sha256 = ?, latency_ms = ?, tokens_in = ?, tokens_out = ? WHERE run_id = ? AND status = 'running'",
@@ -263,6 +303,16 @@ class DecisionRuntime:
             self.conn.execute("INSERT INTO execution_events (run_id, order_id, kind, detail, created_ms) VALUES "
                               "(?, ?, 'order_created', ?, ?) ON CONFLICT DO NOTHING",
                               (o.run_id, order_id[0] if order_id else None, detail, stamp))
+            if order_id and o.fill is not None:
+                leverage = p.action.leverage
+                self.broker.execute_order(order_id[0], account_id, o.fill, o.snapshot, d.tick_ms,
+                                          None if leverage is None else dec(leverage))
+                kind = {"filled": "order_filled", "partial": "order_partially_filled",
+                        "rejected": "order_rejected", "resting": "order_resting"}[o.fill.status]
+                self.conn.execute("INSERT INTO execution_events (run_id, order_id, kind, detail, created_ms) VALUES "
+                                  "(?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                                  (o.run_id, order_id[0], kind, f"{o.fill.size} @ {o.fill.price} ({o.fill.source}); "
+                                   + "; ".join(o.fill.notes), stamp))
         elif o.status == "rejected" and p and p.action and p.action.trades:
             failed = "; ".join(f"{g}: {why}" for g, ok, why in o.gates.verdicts if not ok)
             self.conn.execute("INSERT INTO execution_events (run_id, kind, detail, created_ms) VALUES "

@@ -47,7 +47,12 @@ def round_price(price: Decimal, kind: str, sz_decimals: int, up: bool) -> Decima
         return price.to_integral_value(rounding=rounding)
     exponent = price.adjusted() - (MAX_SIGNIFICANT - 1)  # keep 5 significant figures
     exponent = max(exponent, -price_decimals(kind, sz_decimals))
-    return price.quantize(Decimal(1).scaleb(exponent), rounding=rounding).normalize()
+    return plain(price.quantize(Decimal(1).scaleb(exponent), rounding=rounding))
+
+
+def plain(value: Decimal) -> Decimal:
+    """Without trailing zeros and never in exponent form (82530, not 8.253E+4)."""
+    return value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
 
 
 def min_order_value_ok(size: Decimal, price: Decimal) -> bool:

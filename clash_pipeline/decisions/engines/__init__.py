@@ -70,3 +70,13 @@ def make_engine(name: str, **settings: object) -> Engine:
     except KeyError:
         known = sorted(set(_REGISTRY) | set(BUILTIN))
         raise ValueError(f"unknown engine {name!r}; registered: {known}") from None
+
+
+def proposal_from_reply(raw_reply: str) -> Proposal:
+    """Re-read an archived reply the way an engine reads a model's: valid action, malformed or empty."""
+    if not raw_reply.strip():
+        return Proposal(None, "empty", raw_reply, "empty reply")
+    try:
+        return Proposal(Action.model_validate_json(raw_reply), "ok", raw_reply)
+    except ValueError as error:
+        return Proposal(None, "malformed", raw_reply, str(error).splitlines()[0])

@@ -1,0 +1,269 @@
+"""The paper broker: books fills into positions and the ledger, accrues funding, and marks accounts to market.
+
+Every money movement is a ledger event (deposit, fill, fee, funding, realized PnL, liquidation) written in the
+caller's transaction with what caused it, and keyed (account, kind, ref) so that a retry applies nothing twice.
+An account's balance is always the sum of its ledger, to the micro-USDC.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from decimal import Decimal
+
+from clash_pipeline.market.exchange_rules import dec
+from clash_pipeline.memory.db import transaction
+from clash_pipeline.paper.fills import Fill, FillConfig, OrderSpec, Snapshot, fill_order, fill_resting
+from clash_pipeline.paper.market import last_price, oracle_price, snapshot
+from clash_pipeline.paper.positions import (
+    Position,
+    apply_fill,
+    from_micro,
+    funding_payment,
+    maintenance_margin,
+    to_micro,
+)
+from clash_pipeline.timeutil import HOUR_MS
+
+DEFAULT_EQUITY_USD = Decimal(10_000)
+DRAWDOWN_STOP_PCT = Decimal(25)
+
+
+@dataclass
+class MarkResult:
+    account_id: int
+    equity: Decimal
+    drawdown_pct: Decimal
+    closed: list[str]
+    funding_events: int
+
+
+class Broker:
+    def __init__(self, conn: sqlite3.Connection, config: FillConfig = FillConfig(),
+                 drawdown_stop_pct: Decimal = DRAWDOWN_STOP_PCT) -> None:
+        self.conn, self.config, self.drawdown_stop_pct = conn, config, drawdown_stop_pct
+
+    # -- accounts ---------------------------------------------------------------------------------------------
+    def account(self, clone_id: int, context: str, ts_ms: int, starting_usd: Decimal = DEFAULT_EQUITY_USD) -> int:
+        """The account of a clone in a run context, opened with its deposit on first use (caller's transaction)."""
+        row = self.conn.execute("SELECT account_id FROM paper_accounts WHERE clone_id = ? AND context_label = ?",
+                                (clone_id, context)).fetchone()
+        if row:
+            return row[0]
+        amount = to_micro(starting_usd)
+        account_id = self.conn.execute(
+            "INSERT INTO paper_accounts (clone_id, context_label, starting_micro, balance_micro, peak_equity_micro, "
+            "funded_to_ms, created_ms) VALUES (?, ?, ?, 0, ?, ?, ?) RETURNING account_id",
+            (clone_id, context, amount, amount, ts_ms - ts_ms % HOUR_MS, ts_ms)).fetchone()[0]
+        self._ledger(account_id, "deposit", "account", amount, f"starting equity {starting_usd} USDC", ts_ms)
+        return account_id
+
+    def positions(self, account_id: int) -> dict[str, Position]:
+        rows = self.conn.execute("SELECT coin, size, entry_px, leverage, stop_loss, take_profit FROM paper_positions "
+                                 "WHERE account_id = ? AND size != '0'", (account_id,)).fetchall()
+        return {c: Position(c, dec(s), dec(e), dec(lv), _d(sl), _d(tp)) for c, s, e, lv, sl, tp in rows}
+
+    def _ledger(self, account_id: int, kind: str, ref: str, amount: int, detail: str, ts_ms: int) -> bool:
+        inserted = self.conn.execute(
+            "INSERT INTO ledger_events (account_id, kind, ref, amount_micro, detail, ts_ms) VALUES (?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT DO NOTHING RETURNING event_id", (account_id, kind, ref, amount, detail, ts_ms)).fetchone()
+        if inserted and amount:
+            self.conn.execute("UPDATE paper_accounts SET balance_micro = balance_micro + ? WHERE account_id = ?",
+                              (amount, account_id))
+        return inserted is not None
+
+    # -- fills ------------------------------------------------------------------------------------------------
+    def book_fill(self, account_id: int, cause: str, coin: str, side: str, fill: Fill, snap: Snapshot, ts_ms: int,
+                  order_id: int | None = None, leverage: Decimal | None = None, stop_loss: Decimal | None = None,
+                  take_profit: Decimal | None = None) -> None:
+        """Record a fill, move the position, and write its ledger events (caller's transaction, idempotent)."""
+        row = self.conn.execute(
+            "INSERT INTO paper_fills (account_id, order_id, cause, coin, side, size, price, liquidity, fee_micro, "
+            "half_spread_micro, impact_micro, unfilled, source, notes, snapshot_json, ts_ms) VALUES "
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING fill_id",
+            (account_id, order_id, cause, coin, side, str(fill.size), str(fill.price), fill.liquidity,
+             to_micro(fill.fee), to_micro(fill.half_spread_cost), to_micro(fill.impact_cost), str(fill.unfilled),
+             fill.source, json.dumps(fill.notes), json.dumps(snap.as_dict()), ts_ms)).fetchone()
+        if row is None:
+            return
+        ref = f"fill:{row[0]}"
+        current = self.positions(account_id).get(coin, Position(coin))
+        moved, realized = apply_fill(current, side, fill.size, fill.price, leverage, stop_loss, take_profit)
+        self._ledger(account_id, "fill", ref, 0, f"{side} {fill.size} {coin} @ {fill.price} "
+                     f"(notional {fill.size * fill.price:.6f}, {cause})", ts_ms)
+        self._ledger(account_id, "fee", ref, -to_micro(fill.fee), f"{fill.liquidity} fee", ts_ms)
+        if realized:
+            self._ledger(account_id, "realized_pnl", ref, to_micro(realized), f"closed at {fill.price} vs entry "
+                         f"{current.entry}", ts_ms)
+        self.conn.execute(
+            "INSERT INTO paper_positions (account_id, coin, size, entry_px, leverage, stop_loss, take_profit, "
+            "realized_micro, updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (account_id, coin) DO UPDATE "
+            "SET size = excluded.size, entry_px = excluded.entry_px, leverage = excluded.leverage, "
+            "stop_loss = excluded.stop_loss, take_profit = excluded.take_profit, "
+            "realized_micro = realized_micro + excluded.realized_micro, updated_ms = excluded.updated_ms",
+            (account_id, coin, str(moved.size), str(moved.entry), str(moved.leverage), _s(moved.stop_loss),
+             _s(moved.take_profit), to_micro(realized), ts_ms))
+
+    def execute_order(self, order_id: int, account_id: int, fill: Fill, snap: Snapshot, ts_ms: int,
+                      leverage: Decimal | None) -> None:
+        """Apply a dry-run order's fill (computed by the fill model from the snapshot the decision read)."""
+        order = self.conn.execute("SELECT coin, side, stop_loss, take_profit FROM orders WHERE order_id = ?",
+                                  (order_id,)).fetchone()
+        coin, side, stop_loss, take_profit = order
+        status = {"filled": "filled", "partial": "partially_filled", "rejected": "rejected"}.get(fill.status)
+        if fill.status in ("filled", "partial"):
+            self.book_fill(account_id, "order", coin, side, fill, snap, ts_ms, order_id, leverage, _d(stop_loss),
+                           _d(take_profit))
+        if status:
+            self.conn.execute("UPDATE orders SET status = ? WHERE order_id = ?", (status, order_id))
+
+    # -- marks ------------------------------------------------------------------------------------------------
+    def mark(self, as_of_ms: int, account_ids: list[int] | None = None) -> list[MarkResult]:
+        """Accrue funding, fill or expire resting limits, apply SL/TP, liquidations and the drawdown stop, and
+        write an equity point: one transaction per account."""
+        if account_ids is None:  # every open account trading now (a backtest marks its own, at its own ticks)
+            account_ids = [a for (a,) in self.conn.execute(
+                "SELECT account_id FROM paper_accounts WHERE stopped = 0 AND context_label NOT LIKE 'backtest:%'")]
+        results = []
+        for account_id in account_ids:
+            with transaction(self.conn):
+                results.append(self._mark_one(account_id, as_of_ms))
+        return results
+
+    def _mark_one(self, account_id: int, as_of: int) -> MarkResult:
+        funding = self._accrue_funding(account_id, as_of)
+        self._resting_orders(account_id, as_of)
+        closed = []
+        positions = self.positions(account_id)
+        marks = {coin: last_price(self.conn, coin, as_of) for coin in positions}
+        for coin, position in positions.items():
+            mark = marks[coin]
+            if mark is None:
+                continue
+            long = position.size > 0
+            if position.stop_loss and (mark <= position.stop_loss if long else mark >= position.stop_loss):
+                closed.append(self._close(account_id, position, "stop_loss", as_of))
+            elif position.take_profit and (mark >= position.take_profit if long else mark <= position.take_profit):
+                closed.append(self._close(account_id, position, "take_profit", as_of))
+        equity, margin, unrealized, exposure, maintenance = self._valuation(account_id, as_of)
+        (balance, peak, starting) = self.conn.execute(
+            "SELECT balance_micro, peak_equity_micro, starting_micro FROM paper_accounts WHERE account_id = ?",
+            (account_id,)).fetchone()
+        if self.positions(account_id) and equity <= maintenance:
+            closed += [self._close(account_id, p, "liquidation", as_of) for p in self.positions(account_id).values()]
+            self._stop(account_id, f"liquidated: equity {equity:.2f} <= maintenance {maintenance:.2f}")
+        peak_usd = max(from_micro(peak), equity)
+        drawdown = (peak_usd - equity) / peak_usd * 100 if peak_usd > 0 else Decimal(0)
+        if drawdown >= self.drawdown_stop_pct and not self._stopped(account_id):
+            closed += [self._close(account_id, p, "drawdown_stop", as_of) for p in self.positions(account_id).values()]
+            self._stop(account_id, f"drawdown {drawdown:.2f}% >= {self.drawdown_stop_pct}%")
+        if closed:
+            equity, margin, unrealized, exposure, _ = self._valuation(account_id, as_of)
+            balance = self.conn.execute("SELECT balance_micro FROM paper_accounts WHERE account_id = ?",
+                                        (account_id,)).fetchone()[0]
+        self.conn.execute("UPDATE paper_accounts SET peak_equity_micro = MAX(peak_equity_micro, ?) WHERE account_id = ?",
+                          (to_micro(equity), account_id))
+        self.conn.execute(
+            "INSERT INTO equity_curve VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
+            "equity_micro = excluded.equity_micro, balance_micro = excluded.balance_micro, "
+            "margin_micro = excluded.margin_micro, unrealized_micro = excluded.unrealized_micro, "
+            "drawdown_pct = excluded.drawdown_pct, exposure_usd = excluded.exposure_usd",
+            (account_id, as_of, to_micro(equity), balance, to_micro(margin), to_micro(unrealized), float(drawdown),
+             float(exposure)))
+        return MarkResult(account_id, equity, drawdown, closed, funding)
+
+    def _valuation(self, account_id: int, as_of: int) -> tuple[Decimal, Decimal, Decimal, Decimal, Decimal]:
+        """(equity, margin, unrealized, exposure, maintenance margin) at the last prices."""
+        balance = from_micro(self.conn.execute("SELECT balance_micro FROM paper_accounts WHERE account_id = ?",
+                                               (account_id,)).fetchone()[0])
+        margin = unrealized = exposure = maintenance = Decimal(0)
+        for coin, position in self.positions(account_id).items():
+            mark = last_price(self.conn, coin, as_of) or position.entry
+            max_leverage = self.conn.execute("SELECT COALESCE(max_leverage, 1) FROM hl_assets WHERE coin = ?",
+                                             (coin,)).fetchone()
+            margin += position.margin()
+            unrealized += position.unrealized(mark)
+            exposure += position.notional(mark)
+            maintenance += maintenance_margin(position, mark, max_leverage[0] if max_leverage else 1)
+        return balance + unrealized, margin, unrealized, exposure, maintenance
+
+    def _close(self, account_id: int, position: Position, cause: str, as_of: int) -> str:
+        """Close a position at market through the fill model (reduce-only); a liquidation closes at the mark."""
+        side = "sell" if position.size > 0 else "buy"
+        snap = snapshot(self.conn, position.coin, as_of)
+        fill = fill_order(OrderSpec(side, abs(position.size), "market"), snap, self.config)
+        if fill.status not in ("filled", "partial") or cause == "liquidation":
+            mark = last_price(self.conn, position.coin, as_of) or position.entry
+            fill = Fill("filled", abs(position.size), mark, "taker",
+                        abs(position.size) * mark * self.config.fee_rate(snap.kind, "taker"),
+                        source="mid_fallback", notes=[f"{cause}: closed at the mark {mark}"])
+        self.book_fill(account_id, cause, position.coin, side, fill, snap, as_of)
+        if cause == "liquidation":
+            self._ledger(account_id, "liquidation", f"{position.coin}:{as_of}", 0,
+                         f"{position.coin} {position.size} liquidated at {fill.price}", as_of)
+        return f"{position.coin}:{cause}"
+
+    def _stop(self, account_id: int, reason: str) -> None:
+        self.conn.execute("UPDATE paper_accounts SET stopped = 1, stop_reason = ? WHERE account_id = ? AND stopped = 0",
+                          (reason, account_id))
+
+    def _stopped(self, account_id: int) -> bool:
+        return bool(self.conn.execute("SELECT stopped FROM paper_accounts WHERE account_id = ?",
+                                      (account_id,)).fetchone()[0])
+
+    def _accrue_funding(self, account_id: int, as_of: int) -> int:
+        """Hourly funding for every funding hour in (funded_to, as_of] with a stored rate, on positions held."""
+        (funded_to,) = self.conn.execute("SELECT funded_to_ms FROM paper_accounts WHERE account_id = ?",
+                                         (account_id,)).fetchone()
+        last_hour = as_of - as_of % HOUR_MS
+        events = 0
+        positions = self.positions(account_id)
+        for coin, position in positions.items():
+            for hour, rate in self.conn.execute(
+                    "SELECT hour_ms, funding_rate FROM hl_funding_history WHERE coin = ? AND hour_ms > ? AND hour_ms <= ? "
+                    "ORDER BY hour_ms", (coin, funded_to, last_hour)):
+                oracle = oracle_price(self.conn, coin, hour)
+                if oracle is None:
+                    continue
+                amount = funding_payment(position, oracle, dec(rate))
+                events += self._ledger(account_id, "funding", f"{coin}:{hour}", to_micro(amount),
+                                       f"{position.size} x oracle {oracle} x rate {rate}", hour)
+        self.conn.execute("UPDATE paper_accounts SET funded_to_ms = MAX(funded_to_ms, ?) WHERE account_id = ?",
+                          (last_hour, account_id))
+        return events
+
+    def _resting_orders(self, account_id: int, as_of: int) -> None:
+        """Resting limit orders fill (maker) once 1m candles trade through the limit, or expire by their TTL."""
+        clone_id = self.conn.execute("SELECT clone_id FROM paper_accounts WHERE account_id = ?",
+                                     (account_id,)).fetchone()[0]
+        resting = self.conn.execute(
+            "SELECT o.order_id, o.coin, o.side, o.size, o.price, o.created_ms, a.leverage, o.stop_loss, o.take_profit "
+            "FROM orders o JOIN decision_runs r USING (run_id) LEFT JOIN decision_actions a USING (run_id) "
+            "WHERE o.clone_id = ? AND o.status = 'dry_run_open' AND o.order_type = 'limit' AND r.context_label = "
+            "(SELECT context_label FROM paper_accounts WHERE account_id = ?)", (clone_id, account_id)).fetchall()
+        for order_id, coin, side, size, price, created, leverage, stop_loss, take_profit in resting:
+            low, high = self.conn.execute(
+                "SELECT MIN(low), MAX(high) FROM hl_candles WHERE coin = ? AND interval = '1m' AND open_ms >= ? "
+                "AND open_ms + 60000 <= ?", (coin, created, as_of)).fetchone()
+            kind = self.conn.execute("SELECT kind FROM hl_assets WHERE coin = ?", (coin,)).fetchone()[0]
+            fill = None if low is None else fill_resting(OrderSpec(side, dec(size), "limit", dec(price)), dec(low),
+                                                         dec(high), kind, self.config)
+            if fill:
+                snap = Snapshot((), (), dec(price), None, kind, 0, as_of)
+                self.book_fill(account_id, "order", coin, side, fill, snap, as_of, order_id,
+                               None if leverage is None else dec(leverage), _d(stop_loss), _d(take_profit))
+                self.conn.execute("UPDATE orders SET status = 'filled' WHERE order_id = ?", (order_id,))
+            elif as_of - created >= self.config.limit_ttl_ms:
+                self.conn.execute("UPDATE orders SET status = 'expired' WHERE order_id = ?", (order_id,))
+                self.conn.execute("INSERT INTO execution_events (run_id, order_id, kind, detail, created_ms) SELECT "
+                                  "run_id, order_id, 'order_expired', 'time in force ran out', ? FROM orders "
+                                  "WHERE order_id = ? ON CONFLICT DO NOTHING", (as_of, order_id))
+
+
+def _d(value: str | None) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+def _s(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
