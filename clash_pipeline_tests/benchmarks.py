@@ -6,8 +6,10 @@
 3. Strategy graphs: context packet p50/p99 vs the bare SQL of the same plan; compiling 1,000 clones x 10 assets.
 4. Decisions per second (hold and rules engines, the whole path) vs the same SQLite writes alone, and a tick of
    500 (clone, asset) pairs through Dagster (target: >= 500 decisions/s; the tick < 60 s).
-5. Archive puts of 20 KB payloads vs raw boto3 `put_object` to an S3 server on loopback (target: >= 80%).
-6. A 30-day backfill of 1m candles for 10 coins (432,000 rows) from replay, launched through Dagster
+5. Paper trading: fills through the full path vs the same SQLite writes (target >= 50%); a mark of 1,000
+   accounts x 10 positions (target < 1 s); a 30-day, 15m, 10-asset backtest (28,800 decisions, target < 60 s).
+6. Archive puts of 20 KB payloads vs raw boto3 `put_object` to an S3 server on loopback (target: >= 80%).
+7. A 30-day backfill of 1m candles for 10 coins (432,000 rows) from replay, launched through Dagster
    (raw pull -> archive -> parse -> upsert, one run), in seconds (target: < 30 s).
 """
 
@@ -159,8 +161,8 @@ def bench_context_sources(folder: Path) -> None:
               f"{ours / raw:.2f}")
 
 
-def _market_memory(folder: Path):
-    """A market memory with every source on replay: 10 coins, 3 days of 1m, 15m and 1h candles."""
+def _market_memory(folder: Path, days: int = 3):
+    """A market memory with every source on replay: 10 coins, `days` of 1m, 15m and 1h candles."""
     from clash_pipeline.ingest import defillama, polymarket
     from clash_pipeline.links.defillama import load_overrides
     from clash_pipeline.links.polymarket import load_mapping
@@ -169,18 +171,18 @@ def _market_memory(folder: Path):
     from clash_pipeline.universe.taxonomy import load_taxonomy
 
     now = now_ms()
-    conn = open_memory(folder / "strategy-bench.sqlite")
+    conn = open_memory(folder / f"bench-{days}d.sqlite")
     client = replay_client(now)
     snapshot = ingest.pull_snapshot(client, COINS)
     ingest.write_universe(conn, snapshot, load_taxonomy())
     ingest.write_mids(conn, snapshot)
     ingest.write_contexts(conn, snapshot)
     ingest.write_books(conn, snapshot)
-    ingest.write_funding_history(conn, ingest.pull_funding(client, COINS, now - 3 * DAY_MS, now, lambda _: None),
-                                 now - 3 * DAY_MS, now)
+    ingest.write_funding_history(conn, ingest.pull_funding(client, COINS, now - days * DAY_MS, now, lambda _: None),
+                                 now - days * DAY_MS, now)
     ingest.write_funding_pressure(conn, snapshot)
-    ingest.write_candles(conn, ingest.pull_candles(client, COINS, ["1m", "15m", "1h"], now - 3 * DAY_MS, now,
-                                                   lambda _: None), now - 3 * DAY_MS, now)
+    ingest.write_candles(conn, ingest.pull_candles(client, COINS, ["1m", "15m", "1h"], now - days * DAY_MS, now,
+                                                   lambda _: None), now - days * DAY_MS, now)
     ingest.write_volatility(conn, COINS, ["1h"], now - DAY_MS, now)
     settings = load_settings({})
     polymarket.write_markets(conn, polymarket.pull_snapshot(polymarket_client(settings), load_mapping(), now,
@@ -303,6 +305,87 @@ def bench_decisions(folder: Path) -> None:
     print(f"decision tick through Dagster: {rows} pairs in {elapsed:.1f} s, 1 run  (target: 500 pairs < 60 s)")
 
 
+def bench_paper(folder: Path) -> None:
+    """Fills through the full path (order -> fill -> position -> ledger) beside the same SQLite writes alone;
+    a mark of 1,000 accounts x 10 positions; a 30-day backtest at 15m over 10 assets."""
+    from decimal import Decimal
+
+    from clash_pipeline.archive.archive import Archive
+    from clash_pipeline.archive.outbox import Outbox
+    from clash_pipeline.archive.store import LocalStore
+    from clash_pipeline.memory.db import transaction
+    from clash_pipeline.paper.backtest import run_backtest
+    from clash_pipeline.paper.broker import Broker
+    from clash_pipeline.paper.fills import OrderSpec, fill_order
+    from clash_pipeline.paper.market import snapshot
+    from clash_pipeline.strategy import modes, store
+
+    source, now = _market_memory(folder, days=31)  # the backtest below reads 30 days of history
+    path = folder / "paper.sqlite"
+    source.execute("VACUUM INTO ?", (str(path),))
+    conn = open_memory(path)
+    clone = store.create_clone(conn, "bench", modes.custom_graph(list(COINS), {"hyperliquid": "price_action"}),
+                               "custom").identity.clone_id
+    broker = Broker(conn)
+    snaps = {coin: snapshot(conn, coin, now) for coin in COINS}
+    count = 3000
+    start = time.perf_counter()
+    with transaction(conn):
+        account = broker.account(clone, "bench-fills", now)
+        for i in range(count):
+            coin = COINS[i % len(COINS)]
+            side = "buy" if (i // len(COINS)) % 2 == 0 else "sell"
+            snap = snaps[coin]
+            fill = fill_order(OrderSpec(side, Decimal(10) / snap.mid * Decimal(100), "market"), snap)
+            broker.book_fill(account, "order", coin, side, fill, snap, now + i, leverage=Decimal(2))
+    ours = count / (time.perf_counter() - start)
+    fills = conn.execute("SELECT * FROM paper_fills").fetchall()
+    ledger = conn.execute("SELECT * FROM ledger_events").fetchall()
+    positions = conn.execute("SELECT * FROM paper_positions").fetchall()
+    bare_db = open_memory(folder / "paper-bare.sqlite")
+    bare_db.execute("INSERT INTO clones SELECT * FROM (SELECT 1, 'x', NULL, NULL, 'custom', 'active', 1, 0)")
+    bare_db.execute("INSERT INTO paper_accounts SELECT * FROM (SELECT 1, 1, 'b', 0, 0, 0, 0, NULL, 0, 0)")
+    start = time.perf_counter()
+    with transaction(bare_db):  # per fill: the fill row, its ledger rows, the position upsert, the balance update
+        per_fill = len(ledger) // len(fills)
+        for i, row in enumerate(fills):
+            bare_db.execute(f"INSERT INTO paper_fills VALUES ({','.join('?' * len(row))})", (i + 1, 1, *row[2:]))
+            for k in range(per_fill):
+                event = ledger[(i * per_fill + k) % len(ledger)]
+                bare_db.execute("INSERT INTO ledger_events (account_id, kind, ref, amount_micro, detail, ts_ms) "
+                                "VALUES (1, ?, ?, ?, ?, ?)", (event[2], f"{event[3]}-{i}-{k}", *event[4:]))
+            position = positions[i % len(positions)]
+            bare_db.execute("INSERT INTO paper_positions VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
+                            "size = excluded.size", position[1:])
+            bare_db.execute("UPDATE paper_accounts SET balance_micro = balance_micro + 1 WHERE account_id = 1")
+    bare = count / (time.perf_counter() - start)
+    print(f"fills, full path (fill model, position, ledger, SQLite): {ours:,.0f}/s; the same SQLite writes alone "
+          f"{bare:,.0f}/s; ratio {ours / bare:.2f}  (target >= 0.50)")
+
+    with transaction(conn):  # 1,000 accounts x 10 positions
+        accounts = []
+        for a in range(1000):
+            account = broker.account(clone, f"mark-{a}", now)
+            accounts.append(account)
+            for coin in COINS:
+                snap = snaps[coin]
+                fill = fill_order(OrderSpec("buy", Decimal(20) / snap.mid, "market"), snap)
+                broker.book_fill(account, "order", coin, "buy", fill, snap, now, leverage=Decimal(2))
+    start = time.perf_counter()
+    broker.mark(now, accounts)
+    print(f"mark-to-market of 1,000 accounts x 10 positions: {time.perf_counter() - start:.2f} s  (target < 1 s)")
+
+    outbox = Outbox(folder / "outbox-backtest", conn, Archive(LocalStore(folder / "archive-backtest")))
+    backtest_clone = store.create_clone(conn, "bench-backtest", modes.custom_graph(
+        list(COINS), {"hyperliquid": "price_action"}, "15m"), "custom").identity.clone_id
+    end = now - now % (15 * 60_000)
+    start = time.perf_counter()
+    result = run_backtest(conn, outbox, backtest_clone, end - 30 * DAY_MS, end, "15m")
+    elapsed = time.perf_counter() - start
+    print(f"backtest, 30 days at 15m over 10 assets: {result['decisions']:,} decisions in {elapsed:.1f} s "
+          f"({result['decisions'] / elapsed:,.0f}/s)  (target < 60 s)")
+
+
 def bench_archive(folder: Path, count: int = 300) -> None:
     """Archive puts of 20 KB payloads (compress + hash + one conditional write) vs raw writes of the same
     payloads: boto3 `put_object` to the S3 server on loopback, and plain file writes for the local folder."""
@@ -352,6 +435,7 @@ def main() -> None:
         bench_context_sources(folder)
         bench_strategy(folder)
         bench_decisions(folder)
+        bench_paper(folder)
         bench_archive(folder)
         bench_dagster_backfill(folder)
 

@@ -8,7 +8,6 @@ import pytest
 from clash_pipeline.decisions.action import Action
 from clash_pipeline.decisions.engines import EngineRequest, make_engine, register
 from clash_pipeline.decisions.engines.basic import signals
-from clash_pipeline.decisions.prompting import assemble
 from clash_pipeline.strategy.graph import ExecutionControls
 from clash_pipeline_tests.chat_server import ChatServer
 
@@ -25,8 +24,7 @@ def chat():
 def _request(model: str | None = "valid", packet: dict | None = None) -> EngineRequest:
     packet = packet or {"channels": {}}
     controls = ExecutionControls()
-    return EngineRequest(1, "strategy", "BTC", model, assemble("Trade well.", "BTC", controls, 10_000, packet),
-                         packet, 10_000.0, controls)
+    return EngineRequest(1, "strategy", "BTC", model, "Trade well.", packet, 10_000.0, controls)
 
 
 @pytest.mark.parametrize(("model", "status", "error"), [

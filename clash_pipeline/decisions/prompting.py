@@ -1,5 +1,6 @@
 """Assemble the messages an engine receives: fixed rules and the action schema, then the strategy's prompt, the
-asset, its execution controls and the context packet. Deterministic: the same inputs give the same bytes."""
+asset, its execution controls and the context packet. Deterministic: the same inputs give the same bytes (every
+dict is built in a stable order, so no key sorting is needed)."""
 
 from __future__ import annotations
 
@@ -29,4 +30,4 @@ def assemble(strategy_prompt: str, coin: str, controls: ExecutionControls, equit
         "context": packet,
     }
     return ({"role": "system", "content": SYSTEM},
-            {"role": "user", "content": json.dumps(user, sort_keys=True, separators=(",", ":"))})
+            {"role": "user", "content": json.dumps(user, separators=(",", ":"))})  # built in a stable order

@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from clash_pipeline.archive.outbox import Outbox
-from clash_pipeline.decisions import prompting
 from clash_pipeline.decisions.engines import EngineRequest, Proposal, make_engine
 from clash_pipeline.decisions.gates import (
     AssetRules,
@@ -39,7 +38,7 @@ from clash_pipeline.market.exchange_rules import dec
 from clash_pipeline.memory.db import transaction
 from clash_pipeline.paper.broker import Broker
 from clash_pipeline.paper.fills import Fill, FillConfig, OrderSpec, Snapshot, fill_order
-from clash_pipeline.paper.market import LAST_PRICE, snapshot
+from clash_pipeline.paper.market import LAST_PRICE, last_price_params, snapshot
 from clash_pipeline.strategy.graph import TradingCloneBlock, TradingPromptBlock
 from clash_pipeline.strategy.packet import build_packet
 from clash_pipeline.strategy.plan import AssetPlan, CompiledGraph
@@ -192,10 +191,8 @@ class DecisionRuntime:
             clone_block = next(b for b in blocks.values() if isinstance(b, TradingCloneBlock))
             plan = _asset_plan(compiled, d)
             packet = build_packet(self.conn, plan, d.tick_ms) if plan else {"channels": {}}
-            messages = prompting.assemble(prompt.prompt, d.coin, prompt.controls, clone_block.account_size_usd,
-                                          packet)
             account = self._account_state(d, clone_block.account_size_usd)
-            request = EngineRequest(d.clone_id, d.prompt_id, d.coin, prompt.model, messages, packet,
+            request = EngineRequest(d.clone_id, d.prompt_id, d.coin, prompt.model, prompt.prompt, packet,
                                     account["equity"], prompt.controls)
             proposal = self._engine(prompt.engine).propose(request)
             gate_input = self._gate_input(d, prompt, plan is not None, proposal, packet, account)
@@ -206,9 +203,10 @@ class DecisionRuntime:
                 snap = snapshot(self.conn, d.coin, d.tick_ms)
                 order = gates.order
                 fill = fill_order(OrderSpec(order.side, order.size, order.order_type, order.price), snap, self.fills)
-            # The prompt's user message holds the context packet: it is archived once, inside the prompt. The gate
-            # input, the fill's snapshot and config are archived too, so `clash replay` needs nothing else.
-            payload = {"prompt": list(messages), "response": proposal.raw_reply,
+            # The context, and the prompt's parts (`prompting.assemble` rebuilds the exact messages from them);
+            # the gate input, the fill's snapshot and config too, so `clash replay` needs nothing else.
+            payload = {"context": packet, "strategy_prompt": prompt.prompt, "equity_usd": account["equity"],
+                       "response": proposal.raw_reply,
                        "reason": proposal.action.reason if proposal.action else proposal.error,
                        "engine": prompt.engine, "gate_input": gate_input_to_dict(gate_input),
                        "bounds": dataclasses.asdict(self.bounds), "fill_config": self.fills.as_dict(),
@@ -230,7 +228,7 @@ class DecisionRuntime:
         if row is None:
             return {"equity": starting_usd, "position": Decimal(0), "drawdown": 0.0}
         account_id, stopped, starting, equity, drawdown = row
-        position = self.broker.positions(account_id).get(d.coin)
+        position = self.broker.positions(account_id, d.coin).get(d.coin)
         return {"equity": float((equity if equity is not None else starting) / 1e6),
                 "position": position.size if position else Decimal(0),
                 "drawdown": 100.0 if stopped else float(drawdown or 0.0)}
@@ -239,7 +237,7 @@ class DecisionRuntime:
                     account: dict) -> GateInput:
         asset = self.conn.execute("SELECT kind, sz_decimals, max_leverage FROM hl_assets WHERE coin = ?",
                                   (d.coin,)).fetchone()
-        mid = self.conn.execute(LAST_PRICE, (d.coin, d.tick_ms, d.coin, d.tick_ms)).fetchone()
+        mid = self.conn.execute(LAST_PRICE, last_price_params(d.coin, d.tick_ms)).fetchone()
         orders = self.conn.execute(
             "SELECT COUNT(*), MAX(o.created_ms) FROM orders o JOIN decision_runs r USING (run_id) WHERE o.clone_id = ? "
             "AND r.context_label = ? AND o.created_ms > ? AND o.created_ms <= ?",
@@ -264,7 +262,7 @@ class DecisionRuntime:
         bundle = {str(o.run_id): o.payload for o in outcomes if o.payload}
         ref = self.outbox.enqueue(
             "decision-payloads", [f"batch={outcomes[0].run_id}-{outcomes[-1].run_id}"],
-            json.dumps(bundle, sort_keys=True, default=str).encode()) if bundle else None
+            json.dumps(bundle, separators=(",", ":"), default=str).encode()) if bundle else None
         stamp = self.clock()
         with transaction(self.conn):
             for o in outcomes:

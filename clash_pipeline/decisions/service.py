@@ -11,9 +11,11 @@ from collections.abc import Callable
 
 from clash_pipeline.archive import open_archive
 from clash_pipeline.archive.outbox import Outbox
+from clash_pipeline.decisions.prompting import assemble
 from clash_pipeline.decisions.runtime import DecisionRuntime, TickReport
 from clash_pipeline.memory.db import open_memory
 from clash_pipeline.settings import Settings
+from clash_pipeline.strategy.graph import ExecutionControls
 
 
 def runtime_for(settings: Settings, **options: object) -> DecisionRuntime:
@@ -61,11 +63,14 @@ def run_story(conn: sqlite3.Connection, outbox: Outbox, run_id: int) -> dict:
         "gates": [{"gate": g, "passed": bool(p), "detail": d} for g, p, d in gates],
         "order": dict(zip(order_columns, order)) if order else None,
         "events": [{"kind": k, "detail": d, "created_ms": t} for k, d, t in events],
-        "packet": _context(payload.get("prompt")), "prompt": payload.get("prompt"), "reply": payload.get("response"),
+        "packet": payload.get("context"), "prompt": _prompt(run["coin"], payload), "reply": payload.get("response"),
         "reason": payload.get("reason"),
     }
 
 
-def _context(messages: list[dict] | None) -> dict | None:
-    """The context packet, as sent inside the prompt's user message."""
-    return json.loads(messages[-1]["content"])["context"] if messages else None
+def _prompt(coin: str, payload: dict) -> list[dict] | None:
+    """The exact messages of the run's prompt, rebuilt from its archived parts."""
+    if "context" not in payload:
+        return None
+    controls = ExecutionControls.model_validate(payload["gate_input"]["controls"])
+    return list(assemble(payload["strategy_prompt"], coin, controls, payload["equity_usd"], payload["context"]))

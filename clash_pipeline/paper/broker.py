@@ -59,43 +59,53 @@ class Broker:
         self._ledger(account_id, "deposit", "account", amount, f"starting equity {starting_usd} USDC", ts_ms)
         return account_id
 
-    def positions(self, account_id: int) -> dict[str, Position]:
-        rows = self.conn.execute("SELECT coin, size, entry_px, leverage, stop_loss, take_profit FROM paper_positions "
-                                 "WHERE account_id = ? AND size != '0'", (account_id,)).fetchall()
+    def positions(self, account_id: int, coin: str | None = None) -> dict[str, Position]:
+        """Open positions of an account (or just its position in `coin`)."""
+        rows = self.conn.execute(
+            "SELECT coin, size, entry_px, leverage, stop_loss, take_profit FROM paper_positions WHERE account_id = ? "
+            "AND size != '0' AND (? IS NULL OR coin = ?)", (account_id, coin, coin)).fetchall()
         return {c: Position(c, dec(s), dec(e), dec(lv), _d(sl), _d(tp)) for c, s, e, lv, sl, tp in rows}
 
     def _ledger(self, account_id: int, kind: str, ref: str, amount: int, detail: str, ts_ms: int) -> bool:
-        inserted = self.conn.execute(
-            "INSERT INTO ledger_events (account_id, kind, ref, amount_micro, detail, ts_ms) VALUES (?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT DO NOTHING RETURNING event_id", (account_id, kind, ref, amount, detail, ts_ms)).fetchone()
-        if inserted and amount:
+        """One ledger event and its effect on the balance; nothing if that (account, kind, ref) exists."""
+        return self._ledger_many(account_id, [(kind, ref, amount, detail, ts_ms)]) > 0
+
+    def _ledger_many(self, account_id: int, events: list[tuple[str, str, int, str, int]]) -> int:
+        applied, total = 0, 0
+        for kind, ref, amount, detail, ts_ms in events:
+            if self.conn.execute(
+                    "INSERT INTO ledger_events (account_id, kind, ref, amount_micro, detail, ts_ms) VALUES "
+                    "(?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", (account_id, kind, ref, amount, detail, ts_ms)
+            ).rowcount:
+                applied, total = applied + 1, total + amount
+        if total:
             self.conn.execute("UPDATE paper_accounts SET balance_micro = balance_micro + ? WHERE account_id = ?",
-                              (amount, account_id))
-        return inserted is not None
+                              (total, account_id))
+        return applied
 
     # -- fills ------------------------------------------------------------------------------------------------
     def book_fill(self, account_id: int, cause: str, coin: str, side: str, fill: Fill, snap: Snapshot, ts_ms: int,
                   order_id: int | None = None, leverage: Decimal | None = None, stop_loss: Decimal | None = None,
                   take_profit: Decimal | None = None) -> None:
         """Record a fill, move the position, and write its ledger events (caller's transaction, idempotent)."""
-        row = self.conn.execute(
+        cursor = self.conn.execute(
             "INSERT INTO paper_fills (account_id, order_id, cause, coin, side, size, price, liquidity, fee_micro, "
             "half_spread_micro, impact_micro, unfilled, source, notes, snapshot_json, ts_ms) VALUES "
-            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING fill_id",
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (account_id, order_id, cause, coin, side, str(fill.size), str(fill.price), fill.liquidity,
              to_micro(fill.fee), to_micro(fill.half_spread_cost), to_micro(fill.impact_cost), str(fill.unfilled),
-             fill.source, json.dumps(fill.notes), json.dumps(snap.as_dict()), ts_ms)).fetchone()
-        if row is None:
-            return
-        ref = f"fill:{row[0]}"
-        current = self.positions(account_id).get(coin, Position(coin))
+             fill.source, json.dumps(fill.notes), snap.json, ts_ms))
+        if not cursor.rowcount:
+            return  # this fill is booked already (a retry)
+        ref = f"fill:{cursor.lastrowid}"
+        current = self.positions(account_id, coin).get(coin, Position(coin))
         moved, realized = apply_fill(current, side, fill.size, fill.price, leverage, stop_loss, take_profit)
-        self._ledger(account_id, "fill", ref, 0, f"{side} {fill.size} {coin} @ {fill.price} "
-                     f"(notional {fill.size * fill.price:.6f}, {cause})", ts_ms)
-        self._ledger(account_id, "fee", ref, -to_micro(fill.fee), f"{fill.liquidity} fee", ts_ms)
+        events = [("fill", ref, 0, f"{side} {fill.size} {coin} @ {fill.price} ({cause})", ts_ms),
+                  ("fee", ref, -to_micro(fill.fee), f"{fill.liquidity} fee", ts_ms)]
         if realized:
-            self._ledger(account_id, "realized_pnl", ref, to_micro(realized), f"closed at {fill.price} vs entry "
-                         f"{current.entry}", ts_ms)
+            events.append(("realized_pnl", ref, to_micro(realized), f"closed at {fill.price} vs entry {current.entry}",
+                           ts_ms))
+        self._ledger_many(account_id, events)
         self.conn.execute(
             "INSERT INTO paper_positions (account_id, coin, size, entry_px, leverage, stop_loss, take_profit, "
             "realized_micro, updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (account_id, coin) DO UPDATE "

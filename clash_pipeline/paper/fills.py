@@ -11,8 +11,10 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 
 from clash_pipeline.market.exchange_rules import round_price, round_size
 
@@ -52,6 +54,11 @@ class Snapshot:
         return {"bids": [[str(p), str(s)] for p, s in self.bids], "asks": [[str(p), str(s)] for p, s in self.asks],
                 "mid": _s(self.mid), "last_spread": _s(self.last_spread), "kind": self.kind,
                 "sz_decimals": self.sz_decimals, "ts_ms": self.ts_ms}
+
+    @cached_property
+    def json(self) -> str:
+        """The snapshot as stored with each fill it priced (computed once: a snapshot never changes)."""
+        return json.dumps(self.as_dict(), separators=(",", ":"))
 
     @classmethod
     def from_dict(cls, data: dict) -> Snapshot:

@@ -13,13 +13,18 @@ BOOK_MAX_AGE_MS = 10 * 60_000
 LAST_PRICE = (
     "SELECT price, known FROM (SELECT * FROM (SELECT mid AS price, ts_ms AS known FROM hl_mids WHERE coin = ? AND "
     "ts_ms <= ? ORDER BY ts_ms DESC LIMIT 1) UNION ALL SELECT * FROM (SELECT close, open_ms + 60000 FROM hl_candles "
-    "WHERE coin = ? AND interval = '1m' AND open_ms + 60000 <= ? ORDER BY open_ms DESC LIMIT 1)) "
+    "WHERE coin = ? AND interval = '1m' AND open_ms <= ? ORDER BY open_ms DESC LIMIT 1)) "
     "ORDER BY known DESC LIMIT 1"
 )
 
 
+def last_price_params(coin: str, as_of_ms: int) -> tuple:
+    """Parameters of LAST_PRICE: a 1m candle is known once it has closed."""
+    return coin, as_of_ms, coin, as_of_ms - 60_000
+
+
 def last_price(conn: sqlite3.Connection, coin: str, as_of_ms: int) -> Decimal | None:
-    row = conn.execute(LAST_PRICE, (coin, as_of_ms, coin, as_of_ms)).fetchone()
+    row = conn.execute(LAST_PRICE, last_price_params(coin, as_of_ms)).fetchone()
     return dec(row[0]) if row else None
 
 

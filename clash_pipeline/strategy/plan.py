@@ -42,15 +42,16 @@ class Read:
         """The query and its parameters; rows come newest first (packets reverse them)."""
         where = [fragment for fragment, _ in self.filters]
         params: list = [p for _, ps in self.filters for p in ps]
-        known = f"{self.time_column} + {self.known_after_ms} <= ?"
-        clauses, args = [*where, known], [*params, as_of_ms]
+        known = f"{self.time_column} <= ?"  # known at as_of: stamped at least known_after_ms before it
+        known_by = as_of_ms - self.known_after_ms
+        clauses, args = [*where, known], [*params, known_by]
         if self.window_ms is not None:
             clauses.append(f"{self.time_column} > ?")
             args.append(as_of_ms - self.window_ms)
         if self.latest_only:
             inner = " AND ".join([*where, known])
             clauses.append(f"{self.time_column} = (SELECT MAX({self.time_column}) FROM {self.table} WHERE {inner})")
-            args += [*params, as_of_ms]
+            args += [*params, known_by]
         order = ", ".join(f"{c} DESC" for c in (self.time_column, *self.tiebreak))
         return (f"SELECT {', '.join(self.columns)} FROM {self.table} WHERE {' AND '.join(clauses)} "
                 f"ORDER BY {order} LIMIT {self.limit}", args)

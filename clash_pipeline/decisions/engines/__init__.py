@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from clash_pipeline.decisions.action import Action
+from clash_pipeline.decisions.prompting import assemble
 from clash_pipeline.strategy.graph import ExecutionControls
 
 REPLY_STATUSES = ("ok", "refused", "malformed", "empty", "error")
@@ -23,10 +24,14 @@ class EngineRequest:
     prompt_id: str
     coin: str
     model: str | None
-    messages: tuple[dict, ...]   # the assembled prompt (system, user)
+    strategy_prompt: str
     packet: dict
     equity_usd: float
     controls: ExecutionControls
+
+    def messages(self) -> tuple[dict, ...]:
+        """The assembled prompt (system, user): built only by engines that send it to a model."""
+        return assemble(self.strategy_prompt, self.coin, self.controls, self.equity_usd, self.packet)
 
 
 @dataclass

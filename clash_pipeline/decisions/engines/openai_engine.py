@@ -37,7 +37,7 @@ class OpenAIEngine:
 
         try:
             response = self.client.chat.completions.create(
-                model=request.model or "gpt-4o-mini", messages=list(request.messages), response_format=RESPONSE_FORMAT,
+                model=request.model or "gpt-4o-mini", messages=list(request.messages()), response_format=RESPONSE_FORMAT,
             )
         except openai.APITimeoutError:
             return done(action=None, reply_status="error", error="timeout waiting for the model")
