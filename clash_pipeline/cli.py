@@ -82,21 +82,21 @@ def cmd_demo(args: argparse.Namespace) -> int:
     first = (datetime.now(UTC).date() - timedelta(days=args.days - 1)).isoformat()
     print(f"clash demo: source mode {settings.source_mode}, data folder {settings.home}, "
           f"archive {settings.archive_backend}")
-    print(f"1/5 history {first} .. {_today()}: Hyperliquid candles, funding, volatility for "
+    print(f"1/6 history {first} .. {_today()}: Hyperliquid candles, funding, volatility for "
           f"{','.join(settings.coins)} ({','.join(settings.intervals)}); DefiLlama TVL, stablecoins, throughput, flows")
     history = inprocess.ingest_history(settings, instance, inprocess.SOURCES, first, _today(), settings.coins,
                                        settings.intervals)
-    print("2/5 snapshots: Hyperliquid universe, mids, contexts, books, funding pressure; Polymarket markets, "
+    print("2/6 snapshots: Hyperliquid universe, mids, contexts, books, funding pressure; Polymarket markets, "
           "horizons, books; DefiLlama capital base, throughput, asset links")
     snapshot = inprocess.ingest_snapshots(settings, instance, inprocess.SOURCES, settings.coins)
     from clash_pipeline.memory.db import open_memory
     from clash_pipeline.strategy.demo import demo_clones
 
     clones = demo_clones(open_memory(settings.memory_path))
-    print("3/5 clones: " + ", ".join(f"{c.identity.name} ({c.control_mode}, {c.identity.key})" for c in clones))
+    print("3/6 clones: " + ", ".join(f"{c.identity.name} ({c.control_mode}, {c.identity.key})" for c in clones))
     compiled = inprocess.compile_clones(settings, instance, [c.identity.key for c in clones])
     _print_status(settings)
-    print("\n4/5 decisions (rules engine): one cadence tick through Dagster, then two forced passes")
+    print("\n4/6 decisions (rules engine): one cadence tick through Dagster, then two forced passes")
     ticked = inprocess.decision_tick(settings, instance, log_level="WARNING")
     from clash_pipeline.decisions.service import runtime_for
 
@@ -104,7 +104,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     forced = [o for _ in range(2) for o in runtime.tick(force=True).outcomes]
     first = forced[0].run_id if forced else None
     print(_recent_runs(runtime.conn, since_run=None if first is None else first - 60))
-    print("\n5/5 paper trading: mark the live accounts, backtest Basic Betty over the last day, replay the orders")
+    print("\n5/6 paper trading: mark the live accounts, backtest Basic Betty over the last day, replay the orders")
     runtime.broker.mark(now_ms())
     from clash_pipeline.paper.backtest import run_backtest
     from clash_pipeline.paper.replay import replay_run
@@ -117,6 +117,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     matched = sum(replay_run(runtime.conn, runtime.outbox, r)["matches"] for r in ordered)
     print(f"clash replay: {matched} of {len(ordered)} live orders re-derived exactly from their archived inputs")
     cmd_accounts(argparse.Namespace(action="show", clone_id=None, json=False))
+    print("\n6/6 the product loop, on replay history with a clock: auditions, a race with tickets, settlement")
+    product_loop(runtime)
     from clash_pipeline.archive import open_archive
 
     archive = open_archive(settings)
@@ -142,6 +144,57 @@ def _recent_runs(conn, since_run: int | None, limit: int = 40) -> str:
     counts = dict(conn.execute("SELECT status, COUNT(*) FROM decision_runs GROUP BY status").fetchall())
     (orders,) = conn.execute("SELECT COUNT(*) FROM orders").fetchone()
     return "\n".join(lines) + f"\n{total} decision runs {counts}, {orders} dry-run orders"
+
+
+def product_loop(runtime) -> None:
+    """The demo's loop: Basic Betty and Custom Carl audition (rules engine), Holdout Hank (hold engine) fails on
+    trades; the passing clones race one 6-hour window with three tickets; the race settles and prints its receipt.
+    The demo's criteria are lenient on profit (documented defaults need a non-negative return)."""
+    from clash_pipeline.arena import lifecycle
+    from clash_pipeline.arena.audition import AuditionCriteria, pay_fee, run_audition
+    from clash_pipeline.arena.races import Arena
+    from clash_pipeline.strategy import modes, store
+    from clash_pipeline.timeutil import HOUR_MS, now_ms
+
+    conn, outbox = runtime.conn, runtime.outbox
+    names = {c.name: c.clone_id for c in store.list_public(conn)}
+    if "Holdout Hank" not in names:
+        hank = store.create_clone(conn, "Holdout Hank", modes.custom_graph(["BTC", "ETH"], {"hyperliquid": "price_action"},
+                                                                         "15m", engine="hold"), "custom",
+                                  bio="Waits for the perfect trade.")
+        names["Holdout Hank"] = hank.identity.clone_id
+    conn.execute("UPDATE clones SET creator = COALESCE(creator, '0xcreator' || printf('%04d', clone_id))")
+    criteria = AuditionCriteria(profit_target_pct=-5.0)  # demo: lenient on profit, default drawdown/trades/reliability
+    now = now_ms()
+    audition_start = now - now % HOUR_MS - 46 * HOUR_MS
+    for name in ("Basic Betty", "Custom Carl", "Holdout Hank"):
+        clone_id = names[name]
+        if lifecycle.state(conn, clone_id) != "created":
+            print(f"  {name}: {lifecycle.state(conn, clone_id)} (from an earlier run)")
+            continue
+        pay_fee(conn, clone_id, f"demo-fee-{clone_id}", audition_start)
+        result = run_audition(conn, outbox, clone_id, audition_start, criteria)
+        failed = [c["criterion"] for c in result["criteria"] if not c["passed"]]
+        print(f"  {name}: audition {'PASSED' if result['passed'] else 'FAILED (' + ', '.join(failed) + ')'}; "
+              f"return {result['metrics']['return_pct']:+.3f}%, trades {result['metrics']['trades']}; "
+              f"now {lifecycle.state(conn, clone_id)}")
+    arena = Arena(conn, outbox)
+    race = arena.accumulating(audition_start + criteria.hours * HOUR_MS)
+    start, end, status = conn.execute("SELECT start_ms, end_ms, status FROM races WHERE race_id = ?",
+                                      (race,)).fetchone()
+    if status == "accumulating":
+        in_arena = [c for (c,) in conn.execute("SELECT clone_id FROM clone_lifecycle WHERE state = 'in_arena' "
+                                               "ORDER BY clone_id")]
+        for i, (holder, clone_id) in enumerate(zip(("0xalice", "0xbob", "0xcarol"), in_arena * 3)):
+            arena.buy_ticket(race, clone_id, holder, f"demo-sale-{race}-{i}", start - 60_000)
+    for line in arena.advance(end + 60_000):
+        print(f"  {line}")
+    standings = conn.execute("SELECT e.rank, c.name, e.return_pct FROM race_entrants e JOIN clones c USING (clone_id) "
+                             "WHERE race_id = ? ORDER BY e.rank", (race,)).fetchall()
+    print(f"  race {race}: " + ", ".join(f"#{r} {n} {p:+.3f}%" for r, n, p in standings))
+    stored = conn.execute("SELECT receipt_json FROM settlements WHERE race_id = ?", (race,)).fetchone()
+    if stored:
+        print(_receipt_text(json.loads(stored[0])))
 
 
 def cmd_asset_links(args: argparse.Namespace) -> int:
@@ -448,6 +501,140 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return 0 if result["matches"] else 1
 
 
+def _emit(data, as_json: bool, text) -> int:
+    print(json.dumps(data, indent=2, default=str) if as_json else text(data))
+    return 0
+
+
+def _arena(settings=None):
+    from clash_pipeline.arena.races import Arena
+    from clash_pipeline.decisions.service import runtime_for
+
+    runtime = runtime_for(settings or load_settings())
+    return Arena(runtime.conn, runtime.outbox), runtime
+
+
+def cmd_lifecycle(args: argparse.Namespace) -> int:
+    from clash_pipeline.arena import lifecycle
+
+    arena, _ = _arena()
+    try:
+        data = {"clone_id": args.clone, "state": lifecycle.state(arena.conn, args.clone),
+                "events": lifecycle.history(arena.conn, args.clone)}
+    except KeyError as error:
+        print(error.args[0], file=sys.stderr)
+        return 1
+    return _emit(data, args.json, lambda d: f"clone {d['clone_id']}: {d['state']}\n" + "\n".join(
+        f"  {e['ts_ms']}  {e['from']} -> {e['to']}  ({e['cause']})" for e in d["events"]))
+
+
+def cmd_audition(args: argparse.Namespace) -> int:
+    from clash_pipeline.arena import lifecycle
+    from clash_pipeline.arena.audition import AuditionCriteria, pay_fee, run_audition
+    from clash_pipeline.timeutil import HOUR_MS
+
+    arena, _ = _arena()
+    conn = arena.conn
+    if args.action == "start":
+        criteria = AuditionCriteria(profit_target_pct=args.profit_target, max_drawdown_pct=args.max_drawdown,
+                                    min_trades=args.min_trades, min_reliability=args.min_reliability, hours=args.hours)
+        start = _as_of(args.start) if args.start else _as_of(None) - criteria.hours * HOUR_MS
+        try:
+            if lifecycle.state(conn, args.clone) in ("created", "failed"):
+                pay_fee(conn, args.clone, args.payment_ref, start)
+            result = run_audition(conn, arena.outbox, args.clone, start, criteria, args.slots)
+        except (lifecycle.IllegalTransition, KeyError) as error:
+            print(error, file=sys.stderr)
+            return 1
+        return _emit(result, args.json, lambda r: f"audition {r['audition_id']} of clone {r['clone_id']}: "
+                     f"{'PASSED' if r['passed'] else 'FAILED'}\n" + "\n".join(
+                         f"  {c['criterion']:<16} {'pass' if c['passed'] else 'FAIL'}  {c['value']} (needs "
+                         f"{c['threshold']})" for c in r["criteria"]))
+    rows = [dict(zip(("audition_id", "clone_id", "start_ms", "end_ms", "status"), row)) for row in conn.execute(
+        "SELECT audition_id, clone_id, start_ms, end_ms, status FROM auditions ORDER BY audition_id")]
+    return _emit(rows, args.json, lambda rs: "\n".join(
+        f"audition {r['audition_id']}: clone {r['clone_id']} {r['status']}" for r in rs) or "no auditions")
+
+
+def cmd_arena(args: argparse.Namespace) -> int:
+    from clash_pipeline.arena.careers import leaderboard
+
+    arena, _ = _arena()
+    conn = arena.conn
+    if args.action == "advance":
+        for line in arena.advance(_as_of(args.to)):
+            print(line)
+        return 0
+    now = _as_of(None)
+    data = {"slots": arena.config.slots, "accumulating_race": arena.accumulating(now),
+            "leaderboard": leaderboard(conn),
+            "queue": [c for (c,) in conn.execute("SELECT clone_id FROM promotion_queue ORDER BY passed_ms, clone_id")],
+            "races": [dict(zip(("race_id", "status"), r)) for r in conn.execute(
+                "SELECT race_id, status FROM races ORDER BY start_ms DESC LIMIT 10")]}
+    return _emit(data, args.json, lambda d: f"arena: {len(d['leaderboard'])}/{d['slots']} slots, queue {d['queue']}, "
+                 f"accumulating {d['accumulating_race']}\n" + "\n".join(
+                     f"  {b['name']:<16} races {b['races']} wins {b['wins']}" for b in d["leaderboard"]))
+
+
+def cmd_race(args: argparse.Namespace) -> int:
+    from clash_pipeline.arena.careers import race_results
+
+    arena, _ = _arena()
+    conn = arena.conn
+    race = conn.execute("SELECT race_id, start_ms, end_ms, status, carry_in_wei FROM races WHERE race_id = ?",
+                        (args.race_id,)).fetchone()
+    if race is None:
+        print(f"no race {args.race_id}", file=sys.stderr)
+        return 1
+    if args.action == "settle":
+        try:
+            receipt = arena.settle(args.race_id, _as_of(None))
+        except ValueError as error:
+            print(error, file=sys.stderr)
+            return 1
+        return _emit(receipt, args.json, _receipt_text)
+    stored = conn.execute("SELECT receipt_json FROM settlements WHERE race_id = ?", (args.race_id,)).fetchone()
+    data = {"race": dict(zip(("race_id", "start_ms", "end_ms", "status", "carry_in_wei"), race)),
+            "standings": race_results(conn, args.race_id),
+            "tickets": conn.execute("SELECT COUNT(*) FROM tickets WHERE race_id = ?", (args.race_id,)).fetchone()[0],
+            "settlement": json.loads(stored[0]) if stored else None}
+    return _emit(data, args.json, lambda d: f"race {d['race']['race_id']} [{d['race']['status']}], "
+                 f"{d['tickets']} tickets\n" + "\n".join(
+                     f"  #{s['rank']} {s['name']:<16} return {s['return_pct']}% drawdown {s['max_drawdown_pct']}% "
+                     f"tickets {s['tickets']}" for s in d["standings"]))
+
+
+def _receipt_text(receipt: dict) -> str:
+    lines = [f"settlement of race {receipt['race_id']}: pool {receipt['pool_wei']} wei "
+             f"(sales {receipt['sales_wei']}, carry in {receipt['carry_in_wei']})"]
+    lines += [f"  {kind:<15} {recipient:<20} {amount:>22} wei  {note}" for kind, recipient, amount, note in
+              receipt["lines"]]
+    lines.append(f"  receipt sha256 {receipt['sha256']}")
+    return "\n".join(lines)
+
+
+def cmd_tickets(args: argparse.Namespace) -> int:
+    arena, _ = _arena()
+    try:
+        ticket = arena.buy_ticket(args.race, args.clone, args.holder, args.ref or f"{args.race}:{args.holder}:"
+                                  f"{args.clone}:{_as_of(None)}", _as_of(None))
+    except ValueError as error:
+        print(error, file=sys.stderr)
+        return 1
+    return _emit({"ticket_id": ticket, "race": args.race, "clone": args.clone, "holder": args.holder,
+                  "amount_wei": str(10**16)}, args.json, lambda t: f"ticket {t['ticket_id']}: {t['holder']} backs "
+                 f"clone {t['clone']} in race {t['race']} (0.01 ETH)")
+
+
+def cmd_hall_of_fame(args: argparse.Namespace) -> int:
+    from clash_pipeline.arena.careers import hall_of_fame
+
+    arena, _ = _arena()
+    return _emit(hall_of_fame(arena.conn), args.json, lambda rows: "\n".join(
+        f"{i + 1:>3}. {r['name']:<16} races {r['races']} wins {r['wins']} avg return {r['average_return_pct']} "
+        f"({r['reason']})" for i, r in enumerate(rows)) or "the Hall of Fame is empty")
+
+
 def cmd_record(args: argparse.Namespace) -> int:
     """Live pulls that save every response in the replay layout (see README: Replay and recordings)."""
     from clash_pipeline.ingest import hyperliquid as ingest
@@ -522,7 +709,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     demo = commands.add_parser("demo", help="run the whole pipeline on the embedded default and print a summary")
-    demo.add_argument("--days", type=int, default=2, help="days of history to ingest, ending today (default 2)")
+    demo.add_argument("--days", type=int, default=3, help="days of history to ingest, ending today (default 3)")
     demo.set_defaults(func=cmd_demo)
 
     ingest = commands.add_parser("ingest", help="ingest a source into market memory")
@@ -614,6 +801,61 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("run_id", type=int)
     replay.add_argument("--json", action="store_true")
     replay.set_defaults(func=cmd_replay)
+
+    lc = commands.add_parser("lifecycle", help="a clone's lifecycle state and history")
+    lc_actions = lc.add_subparsers(dest="action", required=True, metavar="ACTION")
+    lc_show = lc_actions.add_parser("show", help="state and every transition with its time and cause")
+    lc_show.add_argument("clone", type=int)
+    lc_show.add_argument("--json", action="store_true")
+    lc.set_defaults(func=cmd_lifecycle)
+
+    audition = commands.add_parser("audition", help="run and list auditions")
+    au_actions = audition.add_subparsers(dest="action", required=True, metavar="ACTION")
+    au_start = au_actions.add_parser("start", help="record the fee and run an audition over stored history")
+    au_start.add_argument("clone", type=int)
+    au_start.add_argument("--payment-ref", default="manual", help="the audition fee payment's reference")
+    au_start.add_argument("--start", help="audition start (ms or ISO; default: the last --hours)")
+    au_start.add_argument("--hours", type=int, default=24)
+    au_start.add_argument("--profit-target", type=float, default=0.0, help="minimum return %% (default 0)")
+    au_start.add_argument("--max-drawdown", type=float, default=10.0, help="maximum drawdown %% (default 10)")
+    au_start.add_argument("--min-trades", type=int, default=3)
+    au_start.add_argument("--min-reliability", type=float, default=0.9)
+    au_start.add_argument("--slots", type=int, default=4, help="arena slots")
+    au_status = au_actions.add_parser("status", help="every audition and its result")
+    for sub in (au_start, au_status):
+        sub.add_argument("--json", action="store_true")
+    audition.set_defaults(func=cmd_audition)
+
+    arena = commands.add_parser("arena", help="the arena: status, and advancing its clock")
+    ar_actions = arena.add_subparsers(dest="action", required=True, metavar="ACTION")
+    ar_status = ar_actions.add_parser("status", help="slots, queue, leaderboard, accumulating race")
+    ar_status.add_argument("--json", action="store_true")
+    ar_advance = ar_actions.add_parser("advance", help="start, run, end and settle races due by --to")
+    ar_advance.add_argument("--to", help="ms or ISO (default now)")
+    arena.set_defaults(func=cmd_arena)
+
+    race = commands.add_parser("race", help="a race: standings and settlement")
+    race_actions = race.add_subparsers(dest="action", required=True, metavar="ACTION")
+    for action, what in (("show", "standings, tickets and the settlement"), ("settle", "settle an ended race "
+                                                                                       "(again: the same receipt)")):
+        sub = race_actions.add_parser(action, help=what)
+        sub.add_argument("race_id", help="e.g. 2026-11-28-06:00")
+        sub.add_argument("--json", action="store_true")
+    race.set_defaults(func=cmd_race)
+
+    tickets = commands.add_parser("tickets", help="record ticket sales")
+    ticket_actions = tickets.add_subparsers(dest="action", required=True, metavar="ACTION")
+    buy = ticket_actions.add_parser("buy", help="record a 0.01 ETH ticket backing a clone in the accumulating race")
+    buy.add_argument("--race", required=True)
+    buy.add_argument("--clone", type=int, required=True)
+    buy.add_argument("--holder", required=True, help="the buyer's address")
+    buy.add_argument("--ref", help="the payment's reference (a sale is recorded once per reference)")
+    buy.add_argument("--json", action="store_true")
+    tickets.set_defaults(func=cmd_tickets)
+
+    fame = commands.add_parser("hall-of-fame", help="retired careers, best first (public identities only)")
+    fame.add_argument("--json", action="store_true")
+    fame.set_defaults(func=cmd_hall_of_fame)
 
     asset = commands.add_parser("asset", help="what context an asset receives")
     asset_actions = asset.add_subparsers(dest="asset_command", required=True, metavar="ACTION")

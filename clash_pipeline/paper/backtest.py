@@ -22,24 +22,38 @@ def run_backtest(conn: sqlite3.Connection, outbox: Outbox, clone_id: int, start_
     (backtest_id,) = conn.execute(
         "INSERT INTO backtests (clone_id, start_ms, end_ms, cadence, created_ms) VALUES (?, ?, ?, ?, ?) "
         "RETURNING backtest_id", (clone_id, start_ms, end_ms, cadence, now_ms())).fetchone()
-    label, step, clock = f"backtest:{backtest_id}", interval_ms(cadence), [start_ms]
+    label = f"backtest:{backtest_id}"
+    decisions, ticks = simulate(conn, outbox, [clone_id], label, start_ms, end_ms, cadence, fills, progress)
+    accounts = _accounts(conn, clone_id, label)
+    metrics = account_metrics(conn, accounts[0]).as_dict() if accounts else None
+    digest = result_hash(conn, accounts[0]) if accounts else None
+    conn.execute("UPDATE backtests SET metrics_json = ?, result_sha256 = ? WHERE backtest_id = ?",
+                 (json.dumps(metrics), digest, backtest_id))
+    return {"backtest_id": backtest_id, "context": label, "ticks": ticks, "decisions": decisions,
+            "metrics": metrics, "result_sha256": digest}
+
+
+def simulate(conn: sqlite3.Connection, outbox: Outbox, clone_ids: list[int], label: str, start_ms: int,
+             end_ms: int, cadence: str, fills: FillConfig = FillConfig(),
+             progress: Callable[[str], None] = lambda _: None,
+             on_tick: Callable[[int, list], None] | None = None) -> tuple[int, int]:
+    """Drive the live decision path over [start_ms, end_ms] with a clock: at each cadence tick, decide what is due
+    for `clone_ids` in context `label`, then mark their accounts. Returns the decisions made and the ticks run."""
+    step, clock = interval_ms(cadence), [start_ms]
     runtime = DecisionRuntime(conn, outbox, clock=lambda: clock[0], context_label=label, fills=fills,
                               worker=label, cadence=cadence)
     ticks = range(start_ms - start_ms % step + (step if start_ms % step else 0), end_ms + 1, step)
     decisions = 0
     for i, tick in enumerate(ticks):
         clock[0] = tick
-        decisions += len(runtime.tick([clone_id]).outcomes)
-        runtime.broker.mark(tick, _accounts(conn, clone_id, label))
+        outcomes = runtime.tick(clone_ids).outcomes
+        decisions += len(outcomes)
+        if on_tick:
+            on_tick(tick, outcomes)
+        runtime.broker.mark(tick, [a for c in clone_ids for a in _accounts(conn, c, label)])
         if i % 96 == 0:
             progress(f"{label}: tick {i + 1}/{len(ticks)}, {decisions} decisions")
-    accounts = _accounts(conn, clone_id, label)
-    metrics = account_metrics(conn, accounts[0]).as_dict() if accounts else None
-    digest = result_hash(conn, accounts[0]) if accounts else None
-    conn.execute("UPDATE backtests SET metrics_json = ?, result_sha256 = ? WHERE backtest_id = ?",
-                 (json.dumps(metrics), digest, backtest_id))
-    return {"backtest_id": backtest_id, "context": label, "ticks": len(ticks), "decisions": decisions,
-            "metrics": metrics, "result_sha256": digest}
+    return decisions, len(ticks)
 
 
 def _accounts(conn: sqlite3.Connection, clone_id: int, label: str) -> list[int]:

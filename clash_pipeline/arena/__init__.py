@@ -1,0 +1,1 @@
+"""The product loop: lifecycle, auditions, promotion queue, arena races, tickets and settlement, careers."""
