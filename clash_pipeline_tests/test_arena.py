@@ -107,3 +107,51 @@ def test_a_race_with_no_entrants_is_cancelled_and_refunds(loop):
     receipt = arena.settle(race, end + 2)
     assert receipt["lines"] == [] and receipt["pool_wei"] == "0"
     assert conn.execute("SELECT status FROM races WHERE race_id = ?", (race,)).fetchone() == ("cancelled",)
+
+
+ILLEGAL = [(src, dst) for src in lifecycle.STATES for dst in lifecycle.STATES if dst not in lifecycle.TRANSITIONS[src]]
+
+
+@pytest.mark.parametrize(("source", "target"), ILLEGAL, ids=[f"{s}->{t}" for s, t in ILLEGAL])
+def test_every_illegal_transition_is_refused(memory, source, target):
+    memory.execute("INSERT INTO clones (name, control_mode, active_version, created_ms) VALUES ('x', 'basic', 1, 0)")
+    if source != "created":
+        memory.execute("INSERT INTO clone_lifecycle VALUES (1, ?, 0)", (source,))
+    with pytest.raises(lifecycle.IllegalTransition, match=f"cannot go from {source} to {target}"):
+        lifecycle.transition(memory, 1, target, "test", 1)
+    assert lifecycle.state(memory, 1) == source
+    assert memory.execute("SELECT COUNT(*) FROM lifecycle_events").fetchone() == (0,)
+
+
+def test_arena_views_through_the_cli_and_dagster(loop, trading_home, monkeypatch, capsys):
+    import dagster as dg
+
+    from clash_pipeline.cli import main
+    from clash_pipeline.defs.arena import arena_clock, arena_leaderboard, hall_of_fame_asset
+    from clash_pipeline.defs.resources import default_resources
+    from clash_pipeline.settings import load_settings
+
+    conn, outbox, hank = loop
+    monkeypatch.setenv("CLASH_HOME", str(trading_home))
+    t0 = NOW_MS - NOW_MS % HOUR_MS - 20 * HOUR_MS
+    assert main(["audition", "start", "1", "--start", str(t0), "--hours", "6", "--profit-target", "-50",
+                 "--max-drawdown", "50", "--min-trades", "1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["passed"] is True
+    assert main(["lifecycle", "show", "1", "--json"]) == 0
+    events = json.loads(capsys.readouterr().out)["events"]
+    assert [e["to"] for e in events] == ["audition_fee_paid", "auditioning", "passed", "queued", "in_arena"]
+    assert main(["arena", "status", "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert [b["name"] for b in status["leaderboard"]] == ["one"] and "Trade" not in json.dumps(status)
+    race = status["accumulating_race"]
+    assert main(["tickets", "buy", "--race", race, "--clone", "1", "--holder", "0xabc", "--ref", "p1"]) == 0
+    assert main(["race", "settle", race]) == 1  # not ended yet
+    assert "only an ended or cancelled race settles" in capsys.readouterr().err
+    settings = load_settings({"CLASH_HOME": str(trading_home)})
+    with dg.instance_for_test() as instance:
+        result = dg.materialize([arena_clock, arena_leaderboard, hall_of_fame_asset], instance=instance,
+                                resources=default_resources(settings))
+    assert result.success
+    board = result.asset_materializations_for_node("arena_leaderboard")[0].metadata
+    assert board["clones"].value == 1 and "| one |" in board["leaderboard"].value
+    assert main(["hall-of-fame", "--json"]) == 0 and json.loads(capsys.readouterr().out) == []
