@@ -27,7 +27,7 @@ from clash_pipeline.memory.tables import HL_CANDLES
 from clash_pipeline.sources.hyperliquid import normalize
 from clash_pipeline.sources.hyperliquid.client import parse
 from clash_pipeline.timeutil import DAY_MS, now_ms
-from clash_pipeline_tests.helpers import replay_client
+from clash_pipeline_tests.helpers import replay_client, seed_hyperliquid
 
 COINS = ("BTC", "ETH", "SOL", "HYPE", "XRP", "DOGE", "AVAX", "LINK", "ARB", "SUI")
 
@@ -168,21 +168,10 @@ def _market_memory(folder: Path, days: int = 3):
     from clash_pipeline.links.polymarket import load_mapping
     from clash_pipeline.settings import load_settings
     from clash_pipeline.sources.connect import defillama_client, polymarket_client
-    from clash_pipeline.universe.taxonomy import load_taxonomy
 
     now = now_ms()
     conn = open_memory(folder / f"bench-{days}d.sqlite")
-    client = replay_client(now)
-    snapshot = ingest.pull_snapshot(client, COINS)
-    ingest.write_universe(conn, snapshot, load_taxonomy())
-    ingest.write_mids(conn, snapshot)
-    ingest.write_contexts(conn, snapshot)
-    ingest.write_books(conn, snapshot)
-    ingest.write_funding_history(conn, ingest.pull_funding(client, COINS, now - days * DAY_MS, now, lambda _: None),
-                                 now - days * DAY_MS, now)
-    ingest.write_funding_pressure(conn, snapshot)
-    ingest.write_candles(conn, ingest.pull_candles(client, COINS, ["1m", "15m", "1h"], now - days * DAY_MS, now,
-                                                   lambda _: None), now - days * DAY_MS, now)
+    seed_hyperliquid(conn, now, list(COINS), ["1m", "15m", "1h"], days)
     ingest.write_volatility(conn, COINS, ["1h"], now - DAY_MS, now)
     settings = load_settings({})
     polymarket.write_markets(conn, polymarket.pull_snapshot(polymarket_client(settings), load_mapping(), now,
@@ -343,7 +332,8 @@ def bench_paper(folder: Path) -> None:
     ledger = conn.execute("SELECT * FROM ledger_events").fetchall()
     positions = conn.execute("SELECT * FROM paper_positions").fetchall()
     bare_db = open_memory(folder / "paper-bare.sqlite")
-    bare_db.execute("INSERT INTO clones SELECT * FROM (SELECT 1, 'x', NULL, NULL, 'custom', 'active', 1, 0)")
+    bare_db.execute("INSERT INTO clones (clone_id, name, control_mode, active_version, created_ms) "
+                    "VALUES (1, 'x', 'custom', 1, 0)")
     bare_db.execute("INSERT INTO paper_accounts SELECT * FROM (SELECT 1, 1, 'b', 0, 0, 0, 0, NULL, 0, 0)")
     start = time.perf_counter()
     with transaction(bare_db):  # per fill: the fill row, its ledger rows, the position upsert, the balance update

@@ -38,21 +38,11 @@ TRADING_COINS = ["BTC", "ETH", "SOL", "HYPE"]
 @pytest.fixture
 def trading_home(tmp_path: Path) -> Path:
     """A market memory with the universe, a snapshot and a day of 15m and 1m candles, and two clones."""
-    from clash_pipeline.ingest import hyperliquid as hl
     from clash_pipeline.strategy import modes, store
-    from clash_pipeline.timeutil import DAY_MS
-    from clash_pipeline.universe.taxonomy import load_taxonomy
-    from clash_pipeline_tests.helpers import replay_client
+    from clash_pipeline_tests.helpers import seed_hyperliquid
 
     conn = open_memory(tmp_path / "market_memory.sqlite")
-    client = replay_client(NOW_MS)
-    snapshot = hl.pull_snapshot(client, TRADING_COINS)
-    hl.write_universe(conn, snapshot, load_taxonomy())
-    hl.write_mids(conn, snapshot)
-    hl.write_books(conn, snapshot)
-    hl.write_contexts(conn, snapshot)
-    hl.write_candles(conn, hl.pull_candles(client, TRADING_COINS, ["15m", "1m"], NOW_MS - DAY_MS, NOW_MS,
-                                           lambda _: None), NOW_MS - DAY_MS, NOW_MS)
+    seed_hyperliquid(conn, NOW_MS, TRADING_COINS, ["15m", "1m"], days=1)
     for name in ("one", "two"):
         store.create_clone(conn, name, modes.custom_graph(TRADING_COINS, {"hyperliquid": "price_action"}, "15m"),
                            "custom")

@@ -51,3 +51,21 @@ def trading_runtime(home: Path, clock=None, **options):
     conn = open_memory(home / "market_memory.sqlite")
     return DecisionRuntime(conn, Outbox(home / "outbox", conn, Archive(LocalStore(home / "archive"))),
                            clock=clock or (lambda: NOW_MS), **options)
+
+
+def seed_hyperliquid(conn, now_ms: int, coins: list[str], intervals: list[str], days: int) -> None:
+    """Market memory from replay: the universe, one snapshot (mids, contexts, books), and `days` of candles."""
+    from clash_pipeline.ingest import hyperliquid as hl
+    from clash_pipeline.timeutil import DAY_MS
+    from clash_pipeline.universe.taxonomy import load_taxonomy
+
+    client = replay_client(now_ms)
+    snapshot = hl.pull_snapshot(client, coins)
+    hl.write_universe(conn, snapshot, load_taxonomy())
+    hl.write_mids(conn, snapshot)
+    hl.write_contexts(conn, snapshot)
+    hl.write_books(conn, snapshot)
+    start = now_ms - days * DAY_MS
+    hl.write_funding_history(conn, hl.pull_funding(client, coins, start, now_ms, lambda _: None), start, now_ms)
+    hl.write_funding_pressure(conn, snapshot)
+    hl.write_candles(conn, hl.pull_candles(client, coins, intervals, start, now_ms, lambda _: None), start, now_ms)

@@ -15,7 +15,7 @@ from clash_pipeline.paper.fills import Fill, FillConfig, OrderSpec, Snapshot, fi
 from clash_pipeline.paper.metrics import account_metrics, reconcile
 from clash_pipeline.paper.positions import Position, apply_fill, funding_payment, liquidation_price
 from clash_pipeline.paper.replay import replay_run
-from clash_pipeline.timeutil import DAY_MS, HOUR_MS
+from clash_pipeline.timeutil import HOUR_MS
 from clash_pipeline_tests.conftest import NOW_MS
 from clash_pipeline_tests.helpers import trading_runtime
 

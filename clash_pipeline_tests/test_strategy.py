@@ -3,7 +3,6 @@ plans and point-in-time packets."""
 
 from __future__ import annotations
 
-import copy
 import json
 
 import pytest

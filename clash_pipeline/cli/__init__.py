@@ -1,0 +1,27 @@
+"""`clash`: the command line of clash_pipeline. Run `clash --help` or `clash COMMAND --help`."""
+
+from __future__ import annotations
+
+import argparse
+import warnings
+
+from clash_pipeline.cli import arena, demo, market, strategy, trading
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="clash", description="clash_pipeline: market memory and the paper-trading runtime of Clash of Clones.",
+        epilog="Settings come from the environment: CLASH_HOME, CLASH_SOURCE_MODE, HYPERLIQUID_API_URL, "
+               "CLASH_REPLAY_DIR, CLASH_COINS, CLASH_INTERVALS (see README).")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    for module in (demo, market, strategy, trading, arena):
+        module.register(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    warnings.filterwarnings("ignore", message=r".*currently in beta")
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+

@@ -1,0 +1,143 @@
+"""`clash demo`: the whole pipeline on the embedded default, end to end."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import UTC, datetime, timedelta
+
+from clash_pipeline.cli.common import print_status, today
+from clash_pipeline.cli.trading import cmd_accounts
+from clash_pipeline.cli.arena import receipt_text
+from clash_pipeline.settings import load_settings
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """The whole pipeline on the embedded default: history for the last days, then a snapshot of every source."""
+    from clash_pipeline import inprocess
+    from clash_pipeline.timeutil import DAY_MS, HOUR_MS, now_ms
+
+    settings = load_settings()
+    instance = inprocess.local_instance()
+    first = (datetime.now(UTC).date() - timedelta(days=args.days - 1)).isoformat()
+    print(f"clash demo: source mode {settings.source_mode}, data folder {settings.home}, "
+          f"archive {settings.archive_backend}")
+    print(f"1/6 history {first} .. {today()}: Hyperliquid candles, funding, volatility for "
+          f"{','.join(settings.coins)} ({','.join(settings.intervals)}); DefiLlama TVL, stablecoins, throughput, flows")
+    history = inprocess.ingest_history(settings, instance, inprocess.SOURCES, first, today(), settings.coins,
+                                       settings.intervals)
+    print("2/6 snapshots: Hyperliquid universe, mids, contexts, books, funding pressure; Polymarket markets, "
+          "horizons, books; DefiLlama capital base, throughput, asset links")
+    snapshot = inprocess.ingest_snapshots(settings, instance, inprocess.SOURCES, settings.coins)
+    from clash_pipeline.memory.db import open_memory
+    from clash_pipeline.strategy.demo import demo_clones
+
+    clones = demo_clones(open_memory(settings.memory_path))
+    print("3/6 clones: " + ", ".join(f"{c.identity.name} ({c.control_mode}, {c.identity.key})" for c in clones))
+    compiled = inprocess.compile_clones(settings, instance, [c.identity.key for c in clones])
+    print_status(settings)
+    print("\n4/6 decisions (rules engine): one cadence tick through Dagster, then two forced passes")
+    ticked = inprocess.decision_tick(settings, instance, log_level="WARNING")
+    from clash_pipeline.decisions.service import runtime_for
+
+    runtime = runtime_for(settings)
+    forced = [o for _ in range(2) for o in runtime.tick(force=True).outcomes]
+    first = forced[0].run_id if forced else None
+    print(recent_runs(runtime.conn, since_run=None if first is None else first - 60))
+    print("\n5/6 paper trading: mark the live accounts, backtest Basic Betty over the last day, replay the orders")
+    runtime.broker.mark(now_ms())
+    from clash_pipeline.paper.backtest import run_backtest
+    from clash_pipeline.paper.replay import replay_run
+
+    end = now_ms() - now_ms() % HOUR_MS
+    backtest = run_backtest(runtime.conn, runtime.outbox, clones[0].identity.clone_id, end - DAY_MS, end, "15m")
+    print(f"backtest {backtest['backtest_id']}: {backtest['decisions']} decisions, result {backtest['result_sha256'][:16]}")
+    ordered = [r for (r,) in runtime.conn.execute("SELECT run_id FROM decision_runs WHERE status = 'ordered' "
+                                                  "AND context_label = 'live'")]
+    matched = sum(replay_run(runtime.conn, runtime.outbox, r)["matches"] for r in ordered)
+    print(f"clash replay: {matched} of {len(ordered)} live orders re-derived exactly from their archived inputs")
+    cmd_accounts(argparse.Namespace(action="show", clone_id=None, json=False))
+    print("\n6/6 the product loop, on replay history with a clock: auditions, a race with tickets, settlement")
+    product_loop(runtime)
+    from clash_pipeline.archive import open_archive
+
+    archive = open_archive(settings)
+    objects = [key for key, _ in archive.store.list("") if key.endswith(".gz")]
+    print(f"\narchive: {len(objects)} objects in {archive.store.describe()}")
+    print(f"dagster runs: {history.run_id} (history), {snapshot.run_id} (snapshots), {compiled.run_id} (read plans), "
+          f"{ticked.run_id} (decision tick); `make ui` to look at them")
+    print("try: clash asset links ETH; clash asset latest HYPE; clash clones list; "
+          "clash graph preview clash_pipeline/strategy/examples/power_user.json")
+    return 0 if history.success and snapshot.success and compiled.success and ticked.success else 1
+
+
+def recent_runs(conn, since_run: int | None, limit: int = 40) -> str:
+    rows = conn.execute(
+        "SELECT r.run_id, c.name, r.prompt_id, r.coin, r.status, COALESCE(a.action, '-'), "
+        "COALESCE(o.side || ' ' || o.size || ' ' || o.order_type, (SELECT group_concat(gate, ',') FROM decision_gates g "
+        "WHERE g.run_id = r.run_id AND g.passed = 0), '') FROM decision_runs r JOIN clones c USING (clone_id) "
+        "LEFT JOIN decision_actions a USING (run_id) LEFT JOIN orders o USING (run_id) WHERE r.run_id > ? "
+        "ORDER BY r.run_id LIMIT ?", (since_run or 0, limit)).fetchall()
+    lines = [f"{'run':>5} {'clone':<12} {'strategy':<13} {'asset':<9} {'verdict':<9} {'action':<11} order / failing gates"]
+    lines += [f"{r[0]:>5} {r[1]:<12} {r[2]:<13} {r[3]:<9} {r[4]:<9} {r[5]:<11} {r[6]}" for r in rows]
+    (total,) = conn.execute("SELECT COUNT(*) FROM decision_runs").fetchone()
+    counts = dict(conn.execute("SELECT status, COUNT(*) FROM decision_runs GROUP BY status").fetchall())
+    (orders,) = conn.execute("SELECT COUNT(*) FROM orders").fetchone()
+    return "\n".join(lines) + f"\n{total} decision runs {counts}, {orders} dry-run orders"
+
+
+def product_loop(runtime) -> None:
+    """The demo's loop: Basic Betty and Custom Carl audition (rules engine), Holdout Hank (hold engine) fails on
+    trades; the passing clones race one 6-hour window with three tickets; the race settles and prints its receipt.
+    The demo's criteria are lenient on profit (documented defaults need a non-negative return)."""
+    from clash_pipeline.arena import lifecycle
+    from clash_pipeline.arena.audition import AuditionCriteria, pay_fee, run_audition
+    from clash_pipeline.arena.races import Arena
+    from clash_pipeline.strategy import modes, store
+    from clash_pipeline.timeutil import HOUR_MS, now_ms
+
+    conn, outbox = runtime.conn, runtime.outbox
+    names = {c.name: c.clone_id for c in store.list_public(conn)}
+    if "Holdout Hank" not in names:
+        hank = store.create_clone(conn, "Holdout Hank", modes.custom_graph(["BTC", "ETH"], {"hyperliquid": "price_action"},
+                                                                         "15m", engine="hold"), "custom",
+                                  bio="Waits for the perfect trade.")
+        names["Holdout Hank"] = hank.identity.clone_id
+    conn.execute("UPDATE clones SET creator = COALESCE(creator, '0xcreator' || printf('%04d', clone_id))")
+    criteria = AuditionCriteria(profit_target_pct=-5.0)  # demo: lenient on profit, default drawdown/trades/reliability
+    now = now_ms()
+    audition_start = now - now % HOUR_MS - 46 * HOUR_MS
+    for name in ("Basic Betty", "Custom Carl", "Holdout Hank"):
+        clone_id = names[name]
+        if lifecycle.state(conn, clone_id) != "created":
+            print(f"  {name}: {lifecycle.state(conn, clone_id)} (from an earlier run)")
+            continue
+        pay_fee(conn, clone_id, f"demo-fee-{clone_id}", audition_start)
+        result = run_audition(conn, outbox, clone_id, audition_start, criteria)
+        failed = [c["criterion"] for c in result["criteria"] if not c["passed"]]
+        print(f"  {name}: audition {'PASSED' if result['passed'] else 'FAILED (' + ', '.join(failed) + ')'}; "
+              f"return {result['metrics']['return_pct']:+.3f}%, trades {result['metrics']['trades']}; "
+              f"now {lifecycle.state(conn, clone_id)}")
+    arena = Arena(conn, outbox)
+    race = arena.accumulating(audition_start + criteria.hours * HOUR_MS)
+    start, end, status = conn.execute("SELECT start_ms, end_ms, status FROM races WHERE race_id = ?",
+                                      (race,)).fetchone()
+    if status == "accumulating":
+        in_arena = [c for (c,) in conn.execute("SELECT clone_id FROM clone_lifecycle WHERE state = 'in_arena' "
+                                               "ORDER BY clone_id")]
+        for i, (holder, clone_id) in enumerate(zip(("0xalice", "0xbob", "0xcarol"), in_arena * 3)):
+            arena.buy_ticket(race, clone_id, holder, f"demo-sale-{race}-{i}", start - 60_000)
+    for line in arena.advance(end + 60_000):
+        print(f"  {line}")
+    standings = conn.execute("SELECT e.rank, c.name, e.return_pct FROM race_entrants e JOIN clones c USING (clone_id) "
+                             "WHERE race_id = ? ORDER BY e.rank", (race,)).fetchall()
+    print(f"  race {race}: " + ", ".join(f"#{r} {n} {p:+.3f}%" for r, n, p in standings))
+    stored = conn.execute("SELECT receipt_json FROM settlements WHERE race_id = ?", (race,)).fetchone()
+    if stored:
+        print(receipt_text(json.loads(stored[0])))
+
+
+def register(commands) -> None:
+    demo = commands.add_parser("demo", help="run the whole pipeline on the embedded default and print a summary")
+    demo.add_argument("--days", type=int, default=3, help="days of history to ingest, ending today (default 3)")
+    demo.set_defaults(func=cmd_demo)
