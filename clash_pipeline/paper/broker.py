@@ -105,7 +105,11 @@ class Broker:
         if realized:
             events.append(("realized_pnl", ref, to_micro(realized), f"closed at {fill.price} vs entry {current.entry}",
                            ts_ms))
-        self._ledger_many(account_id, events)
+        # The fill row is new (it is unique), so its events are too: one batch, no per-event conflict check.
+        self.conn.executemany("INSERT INTO ledger_events (account_id, kind, ref, amount_micro, detail, ts_ms) "
+                              "VALUES (?, ?, ?, ?, ?, ?)", [(account_id, *event) for event in events])
+        self.conn.execute("UPDATE paper_accounts SET balance_micro = balance_micro + ? WHERE account_id = ?",
+                          (sum(event[2] for event in events), account_id))
         self.conn.execute(
             "INSERT INTO paper_positions (account_id, coin, size, entry_px, leverage, stop_loss, take_profit, "
             "realized_micro, updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (account_id, coin) DO UPDATE "
