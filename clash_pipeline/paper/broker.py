@@ -60,10 +60,11 @@ class Broker:
         return account_id
 
     def positions(self, account_id: int, coin: str | None = None) -> dict[str, Position]:
-        """Open positions of an account (or just its position in `coin`)."""
-        rows = self.conn.execute(
-            "SELECT coin, size, entry_px, leverage, stop_loss, take_profit FROM paper_positions WHERE account_id = ? "
-            "AND size != '0' AND (? IS NULL OR coin = ?)", (account_id, coin, coin)).fetchall()
+        """Open positions of an account (or just its position in `coin`, looked up by primary key)."""
+        columns = "SELECT coin, size, entry_px, leverage, stop_loss, take_profit FROM paper_positions WHERE "
+        rows = self.conn.execute(columns + "account_id = ? AND size != '0'", (account_id,)).fetchall() \
+            if coin is None else self.conn.execute(columns + "account_id = ? AND coin = ? AND size != '0'",
+                                                   (account_id, coin)).fetchall()
         return {c: Position(c, dec(s), dec(e), dec(lv), _d(sl), _d(tp)) for c, s, e, lv, sl, tp in rows}
 
     def _ledger(self, account_id: int, kind: str, ref: str, amount: int, detail: str, ts_ms: int) -> bool:
