@@ -73,7 +73,7 @@ def write_candles(conn: sqlite3.Connection, raws: Sequence[RawResponse], start_m
     """Candles opening in [start_ms, end_ms) (a page may hold the candle before start_ms; it is kept out)."""
     rows = []
     for raw in _by_endpoint(raws, "candleSnapshot"):
-        rows += [row for row in n.candle_rows(parse(raw)) if start_ms <= row[2] < end_ms]
+        rows += n.candle_rows(parse(raw), start_ms, end_ms)
     return write_batch(conn, [(t.HL_CANDLES, rows)])[0]
 
 

@@ -43,6 +43,7 @@ class Broker:
     def __init__(self, conn: sqlite3.Connection, config: FillConfig = FillConfig(),
                  drawdown_stop_pct: Decimal = DRAWDOWN_STOP_PCT) -> None:
         self.conn, self.config, self.drawdown_stop_pct = conn, config, drawdown_stop_pct
+        self._leverage: dict[str, int] = {}
 
     # -- accounts ---------------------------------------------------------------------------------------------
     def account(self, clone_id: int, context: str, ts_ms: int, starting_usd: Decimal = DEFAULT_EQUITY_USD) -> int:
@@ -161,7 +162,7 @@ class Broker:
                 closed.append(self._close(account_id, position, "stop_loss", as_of))
             elif position.take_profit and (mark >= position.take_profit if long else mark <= position.take_profit):
                 closed.append(self._close(account_id, position, "take_profit", as_of))
-        equity, margin, unrealized, exposure, maintenance = self._valuation(account_id, as_of)
+        equity, margin, unrealized, exposure, maintenance = self._valuation(account_id, as_of, marks)
         (balance, peak, starting) = self.conn.execute(
             "SELECT balance_micro, peak_equity_micro, starting_micro FROM paper_accounts WHERE account_id = ?",
             (account_id,)).fetchone()
@@ -188,20 +189,27 @@ class Broker:
              float(exposure)))
         return MarkResult(account_id, equity, drawdown, closed, funding)
 
-    def _valuation(self, account_id: int, as_of: int) -> tuple[Decimal, Decimal, Decimal, Decimal, Decimal]:
-        """(equity, margin, unrealized, exposure, maintenance margin) at the last prices."""
+    def _valuation(self, account_id: int, as_of: int, marks: dict[str, Decimal | None] | None = None
+                   ) -> tuple[Decimal, Decimal, Decimal, Decimal, Decimal]:
+        """(equity, margin, unrealized, exposure, maintenance margin) at the last prices (`marks` if known)."""
         balance = from_micro(self.conn.execute("SELECT balance_micro FROM paper_accounts WHERE account_id = ?",
                                                (account_id,)).fetchone()[0])
         margin = unrealized = exposure = maintenance = Decimal(0)
         for coin, position in self.positions(account_id).items():
-            mark = last_price(self.conn, coin, as_of) or position.entry
-            max_leverage = self.conn.execute("SELECT COALESCE(max_leverage, 1) FROM hl_assets WHERE coin = ?",
-                                             (coin,)).fetchone()
+            known = (marks or {}).get(coin)
+            mark = known if known is not None else last_price(self.conn, coin, as_of) or position.entry
             margin += position.margin()
             unrealized += position.unrealized(mark)
             exposure += position.notional(mark)
-            maintenance += maintenance_margin(position, mark, max_leverage[0] if max_leverage else 1)
+            maintenance += maintenance_margin(position, mark, self._max_leverage(coin))
         return balance + unrealized, margin, unrealized, exposure, maintenance
+
+    def _max_leverage(self, coin: str) -> int:
+        """The asset's max leverage (exchange metadata, cached for the broker's life)."""
+        if coin not in self._leverage:
+            row = self.conn.execute("SELECT COALESCE(max_leverage, 1) FROM hl_assets WHERE coin = ?", (coin,)).fetchone()
+            self._leverage[coin] = row[0] if row else 1
+        return self._leverage[coin]
 
     def _close(self, account_id: int, position: Position, cause: str, as_of: int) -> str:
         """Close a position at market through the fill model (reduce-only); a liquidation closes at the mark."""
