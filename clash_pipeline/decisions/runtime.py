@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import logging
 import os
 import socket
@@ -23,6 +22,8 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+
+import orjson
 
 from clash_pipeline.archive.outbox import Outbox
 from clash_pipeline.decisions.engines import EngineRequest, Proposal, make_engine
@@ -102,6 +103,7 @@ class DecisionRuntime:
         self.conn, self.outbox, self.clock, self.bounds = conn, outbox, clock, bounds
         self.fills, self.broker = fills, Broker(conn, fills)
         self.cadence = cadence  # a backtest's cadence overrides the prompt blocks' own
+        self._bounds, self._fill_config = dataclasses.asdict(bounds), fills.as_dict()  # archived with every run
         self.engine_settings = engine_settings or {}
         self.context = context_label
         self.worker = worker or f"{socket.gethostname()}:{os.getpid()}"
@@ -209,7 +211,7 @@ class DecisionRuntime:
                        "response": proposal.raw_reply,
                        "reason": proposal.action.reason if proposal.action else proposal.error,
                        "engine": prompt.engine, "gate_input": gate_input_to_dict(gate_input),
-                       "bounds": dataclasses.asdict(self.bounds), "fill_config": self.fills.as_dict(),
+                       "bounds": self._bounds, "fill_config": self._fill_config,
                        "snapshot": snap.as_dict() if snap else None, "fill": fill.as_dict() if fill else None}
             return Outcome(run_id, d, status, proposal, gates, fill, snap, payload=payload,
                            elapsed_ms=(time.perf_counter() - started) * 1000)
@@ -262,7 +264,7 @@ class DecisionRuntime:
         bundle = {str(o.run_id): o.payload for o in outcomes if o.payload}
         ref = self.outbox.enqueue(
             "decision-payloads", [f"batch={outcomes[0].run_id}-{outcomes[-1].run_id}"],
-            json.dumps(bundle, separators=(",", ":"), default=str).encode()) if bundle else None
+            orjson.dumps(bundle, default=str)) if bundle else None
         stamp = self.clock()
         with transaction(self.conn):
             for o in outcomes:
