@@ -61,8 +61,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     product_loop(runtime)
     from clash_pipeline.archive import open_archive
 
+    drained = runtime.outbox.drain()
     archive = open_archive(settings)
     objects = [key for key, _ in archive.store.list("") if key.endswith(".gz")]
+    print(f"\noutbox: {drained.uploaded} decision and career payloads uploaded, {drained.pending} pending")
     print(f"\narchive: {len(objects)} objects in {archive.store.describe()}")
     print(f"dagster runs: {history.run_id} (history), {snapshot.run_id} (snapshots), {compiled.run_id} (read plans), "
           f"{ticked.run_id} (decision tick); `make ui` to look at them")
