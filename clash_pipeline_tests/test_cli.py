@@ -72,3 +72,14 @@ def test_ingest_all_then_asset_links(home, capsys):
     assert main(["asset", "links", "ETH"]) == 0
     text = capsys.readouterr().out
     assert "Ethereum" in text and "dl_tvl" in text
+
+
+@pytest.mark.parametrize("command", [
+    ["clones", "show", "999"], ["decisions", "run-once", "--clone-id", "999"], ["decisions", "show", "999"],
+    ["backtest", "--clone-id", "999", "--start", "2026-11-01", "--end", "2026-11-01"], ["replay", "999"],
+    ["lifecycle", "show", "999"], ["archive", "get", "raw/none.gz"],
+])
+def test_unknown_objects_give_a_clear_error_not_a_traceback(home, capsys, command):
+    assert main(command) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("clash: no ") and "Traceback" not in err and len(err.splitlines()) == 1

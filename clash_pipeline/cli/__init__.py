@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import warnings
 
 from clash_pipeline.cli import arena, demo, market, strategy, trading
@@ -23,5 +24,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message=r".*currently in beta")
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except LookupError as error:  # no such clone, run, race or archive object: a message, not a traceback
+        print(f"clash: {error.args[0] if error.args else error}", file=sys.stderr)
+        return 1
 

@@ -22,12 +22,8 @@ def cmd_lifecycle(args: argparse.Namespace) -> int:
     from clash_pipeline.arena import lifecycle
 
     arena, _ = open_arena()
-    try:
-        data = {"clone_id": args.clone, "state": lifecycle.state(arena.conn, args.clone),
-                "events": lifecycle.history(arena.conn, args.clone)}
-    except KeyError as error:
-        print(error.args[0], file=sys.stderr)
-        return 1
+    data = {"clone_id": args.clone, "state": lifecycle.state(arena.conn, args.clone),
+            "events": lifecycle.history(arena.conn, args.clone)}
     return emit(data, args.json, lambda d: f"clone {d['clone_id']}: {d['state']}\n" + "\n".join(
         f"  {e['ts_ms']}  {e['from']} -> {e['to']}  ({e['cause']})" for e in d["events"]))
 
@@ -47,7 +43,7 @@ def cmd_audition(args: argparse.Namespace) -> int:
             if lifecycle.state(conn, args.clone) in ("created", "failed"):
                 pay_fee(conn, args.clone, args.payment_ref, start)
             result = run_audition(conn, arena.outbox, args.clone, start, criteria, args.slots)
-        except (lifecycle.IllegalTransition, KeyError) as error:
+        except lifecycle.IllegalTransition as error:
             print(error, file=sys.stderr)
             return 1
         return emit(result, args.json, lambda r: f"audition {r['audition_id']} of clone {r['clone_id']}: "

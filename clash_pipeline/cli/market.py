@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import json
 import sys
 from pathlib import Path
@@ -102,7 +103,7 @@ def cmd_record(args: argparse.Namespace) -> int:
     from clash_pipeline.sources.connect import hyperliquid_client
     from clash_pipeline.timeutil import DAY_MS, day_start_ms
 
-    settings = load_settings({**__import__("os").environ, "CLASH_SOURCE_MODE": "live"})
+    settings = load_settings({**os.environ, "CLASH_SOURCE_MODE": "live"})
     coins, intervals = args.coins or list(settings.coins), args.intervals or list(settings.intervals)
     client = hyperliquid_client(settings, record_dir=Path(args.out))
     try:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 from clash_pipeline.cli.common import as_of, day, text_or_none
 from clash_pipeline.settings import load_settings
+from clash_pipeline.strategy.store import get_clone
 
 
 def runs_table(outcomes) -> str:
@@ -32,11 +32,7 @@ def cmd_decisions(args: argparse.Namespace) -> int:
     settings = load_settings()
     runtime = runtime_for(settings)
     if args.action == "show":
-        try:
-            story = run_story(runtime.conn, runtime.outbox, args.run_id)
-        except KeyError as error:
-            print(error.args[0], file=sys.stderr)
-            return 1
+        story = run_story(runtime.conn, runtime.outbox, args.run_id)
         if args.json:
             print(json.dumps(story, indent=2, default=str))
             return 0
@@ -56,6 +52,7 @@ def cmd_decisions(args: argparse.Namespace) -> int:
         print(f"  reply: {(story['reply'] or '')[:300]}")
         return 0
     if args.action == "run-once":
+        get_clone(runtime.conn, args.clone_id)  # an unknown clone is an error, not "nothing due"
         report = runtime.tick([args.clone_id], args.asset, args.force)
         print(runs_table(report.outcomes) if report.outcomes else "nothing due (use --force to run anyway)")
         print(f"due {report.due}, claimed {report.claimed}, resumed {report.resumed}: {report.counts()}")
@@ -99,6 +96,8 @@ def cmd_accounts(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
+    if not report:
+        print("no paper accounts" + (f" for clone {args.clone_id}" if args.clone_id else ""))
     for r in report:
         m = r["metrics"]
         print(f"account {r['account_id']} {r['clone']} [{r['context']}]{' STOPPED: ' + r['stop_reason'] if r['stopped'] else ''}")
@@ -116,6 +115,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     from clash_pipeline.timeutil import DAY_MS, day_start_ms
 
     runtime = runtime_for(load_settings())
+    get_clone(runtime.conn, args.clone_id)
     start, end = day_start_ms(args.start), day_start_ms(args.end) + DAY_MS - 1
     result = run_backtest(runtime.conn, runtime.outbox, args.clone_id, start, end, args.cadence, progress=print)
     print(json.dumps(result, indent=2))
@@ -127,11 +127,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from clash_pipeline.paper.replay import replay_run
 
     runtime = runtime_for(load_settings())
-    try:
-        result = replay_run(runtime.conn, runtime.outbox, args.run_id)
-    except KeyError as error:
-        print(error.args[0], file=sys.stderr)
-        return 1
+    result = replay_run(runtime.conn, runtime.outbox, args.run_id)
     if args.json:
         print(json.dumps(result, indent=2, default=str))
     else:

@@ -4,6 +4,7 @@ what was recorded."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 from decimal import Decimal
@@ -25,9 +26,10 @@ def replay_run(conn: sqlite3.Connection, outbox: Outbox, run_id: int) -> dict:
     payload = json.loads(outbox.read(key))[str(run_id)]
     proposal = proposal_from_reply(payload["response"])
     gate_input = gate_input_from_dict(payload["gate_input"])
-    gate_input = type(gate_input)(**{**gate_input.__dict__, "action": proposal.action,
-                                     "reply_status": proposal.reply_status if payload["engine"] != "openai"
-                                     or proposal.reply_status == "ok" else gate_input.reply_status})
+    # The action comes from the archived reply; a reply that did not parse keeps its recorded status (a refusal,
+    # an error or a timeout cannot be told apart from the text alone).
+    gate_input = dataclasses.replace(gate_input, action=proposal.action, reply_status=proposal.reply_status
+                                     if proposal.reply_status == "ok" else gate_input.reply_status)
     report = run_gates(gate_input, GlobalBounds(**payload["bounds"]))
     verdict = "held" if report.passed and report.order is None else "ordered" if report.passed else "rejected"
     checks = [("verdict", verdict, status)]
