@@ -96,18 +96,16 @@ def _position_shares(pool: int, curve: tuple[int, ...]) -> list[int]:
     return [pool * bps // BPS for bps in curve]
 
 
-def _by_clone(standings: list[tuple[int, int]], shares: list[int]) -> tuple[dict[int, int], int, int]:
-    """Each clone's share after ties; the shares of positions no clone took; the indivisible remainder."""
+def _by_clone(standings: list[tuple[int, int]], shares: list[int]) -> tuple[dict[int, int], int]:
+    """Each clone's share after ties (a tie splits its positions' shares equally, floored), and the shares of
+    positions no clone took."""
     paid: dict[int, int] = {}
-    position, remainder = 0, 0
+    position = 0
     for group in _groups(standings):
-        combined = sum(shares[position : position + len(group)])
+        each = sum(shares[position : position + len(group)]) // len(group)
         position += len(group)
-        each, left = divmod(combined, len(group))
-        remainder += left
-        for clone_id in group:
-            paid[clone_id] = each
-    return paid, sum(shares[position:]), remainder
+        paid.update({clone_id: each for clone_id in group})
+    return paid, sum(shares[position:])
 
 
 def settle(race_id: str, tickets: list[Ticket], standings: list[tuple[int, int]], creators: dict[int, str],
@@ -115,27 +113,26 @@ def settle(race_id: str, tickets: list[Ticket], standings: list[tuple[int, int]]
     """`standings`: (clone_id, result) in final order (best first, tie-break applied); equal results tie."""
     sales = sum(t.amount_wei for t in tickets)
     out = Settlement(race_id, sales + carry_in_wei, sales, carry_in_wei)
-    if cancelled or not tickets:
-        out.lines += [Line("refund", t.holder, t.amount_wei, f"ticket {t.ticket_id}") for t in tickets] if cancelled \
-            else []
+    if cancelled or not tickets:  # refunds (a race without tickets has none); the carry passes on
+        out.lines += [Line("refund", t.holder, t.amount_wei, f"ticket {t.ticket_id}") for t in tickets]
         if carry_in_wei:
             out.lines.append(Line("carry", "next_race", carry_in_wei, "carry passes on"))
         _check(out)
         return out
     rake = sales * config.rake_bps // BPS
     creator_pool = sales * config.creator_bps // BPS
-    holder_pool = sales * config.holder_bps // BPS
+    holder_pool = sales * config.holder_bps // BPS + carry_in_wei
+    split_remainder = sales - rake - creator_pool - (holder_pool - carry_in_wei)
     out.lines.append(Line("rake", PROTOCOL, rake, f"{config.rake_bps} bps"))
-    holder_pool += carry_in_wei
 
-    creator_by_clone, _, _ = _by_clone(standings, _position_shares(creator_pool, config.payout_curve_bps))
+    creator_by_clone, _ = _by_clone(standings, _position_shares(creator_pool, config.payout_curve_bps))
     creator_paid = 0
     for clone_id, amount in creator_by_clone.items():
         if amount:
             out.lines.append(Line("creator_payout", creators[clone_id], amount, f"clone {clone_id}"))
             creator_paid += amount
 
-    holder_by_clone, unclaimed, _ = _by_clone(standings, _position_shares(holder_pool, config.payout_curve_bps))
+    holder_by_clone, unclaimed = _by_clone(standings, _position_shares(holder_pool, config.payout_curve_bps))
     backing: dict[int, list[Ticket]] = defaultdict(list)
     for ticket in tickets:
         backing[ticket.clone_id].append(ticket)
@@ -156,8 +153,7 @@ def settle(race_id: str, tickets: list[Ticket], standings: list[tuple[int, int]]
         out.lines.append(Line("carry", "next_race", carry, "paying ranks no ticket backed"))
     # What the pools do not pay out or carry: floors of the split, of position shares, of ties and of tickets,
     # and creator shares of positions no clone took.
-    remainder = (sales - rake - creator_pool - (holder_pool - carry_in_wei)) + (creator_pool - creator_paid) \
-        + (holder_pool - holder_paid - carry)
+    remainder = split_remainder + (creator_pool - creator_paid) + (holder_pool - holder_paid - carry)
     if remainder:
         out.lines.append(Line("remainder", PROTOCOL, remainder, "indivisible remainders and unclaimed creator shares"))
     _check(out)
