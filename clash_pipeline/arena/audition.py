@@ -111,6 +111,9 @@ def run_audition(conn: sqlite3.Connection, outbox: Outbox, clone_id: int, start_
     promote, if a slot is open) a passing clone."""
     end_ms = start_ms + criteria.hours * HOUR_MS
     with transaction(conn):
+        if (current := lifecycle.state(conn, clone_id)) != "audition_fee_paid":  # (auditioning again is a resume)
+            raise lifecycle.IllegalTransition(f"clone {clone_id} cannot start an audition: it is {current} (an "
+                                              "audition starts once its fee is paid)")
         lifecycle.transition(conn, clone_id, "auditioning", "audition started", start_ms, in_transaction=True)
         (audition_id,) = conn.execute(
             "INSERT INTO auditions (clone_id, start_ms, end_ms, status, criteria_json) VALUES (?, ?, ?, 'running', ?) "
@@ -154,9 +157,11 @@ def _finish(conn: sqlite3.Connection, outbox: Outbox, audition_id: int, slots: i
         "SELECT clone_id, start_ms, end_ms, criteria_json FROM auditions WHERE audition_id = ?",
         (audition_id,)).fetchone()
     criteria, label = AuditionCriteria(**json.loads(stored)), f"audition:{audition_id}"
-    simulate(conn, outbox, [clone_id], label, start_ms, end_ms, criteria.cadence)
     account = conn.execute("SELECT account_id FROM paper_accounts WHERE clone_id = ? AND context_label = ?",
                            (clone_id, label)).fetchone()[0]
+    (marked,) = conn.execute("SELECT MAX(ts_ms) FROM equity_curve WHERE account_id = ?", (account,)).fetchone()
+    # A resumed audition goes on after its last marked tick (ticks before it were decided and marked).
+    simulate(conn, outbox, [clone_id], label, start_ms if marked is None else marked + 1, end_ms, criteria.cadence)
     metrics = account_metrics(conn, account).as_dict()
     passed, rows = evaluate(metrics, criteria)
     with transaction(conn):

@@ -33,7 +33,14 @@ def fail(args: argparse.Namespace, error: object) -> int:
     return 1
 
 
-# -- argument types: each refuses with argparse's usage line and one error line -----------------------------------
+class OneLineParser(argparse.ArgumentParser):
+    """A refused argument is one line (`clash: tickets buy: argument --holder: ...`), exit 2; --help has usage."""
+
+    def error(self, message: str):
+        self.exit(2, f"clash: {self.prog.removeprefix('clash ')}: {message} (see --help)\n")
+
+
+# -- argument types ---------------------------------------------------------------------------------------------
 def _typed(check):
     def parse(value: str):
         try:
@@ -259,7 +266,7 @@ def cmd_hall_of_fame(args: argparse.Namespace) -> int:
 
 def register(commands) -> None:
     lc = commands.add_parser("lifecycle", help="a clone's lifecycle state and history; its creator payout address")
-    lc_actions = lc.add_subparsers(dest="action", required=True, metavar="ACTION")
+    lc_actions = lc.add_subparsers(dest="action", required=True, metavar="ACTION", parser_class=OneLineParser)
     lc_show = lc_actions.add_parser("show", help="state and every transition with its time and cause")
     lc_show.add_argument("clone", type=clone_id)
     lc_payout = lc_actions.add_parser("set-payout", help="set the creator payout address (EIP-55) a clone needs to "
@@ -272,7 +279,7 @@ def register(commands) -> None:
     lc.set_defaults(func=cmd_lifecycle)
 
     audition = commands.add_parser("audition", help="run, resume, abandon and list auditions")
-    au_actions = audition.add_subparsers(dest="action", required=True, metavar="ACTION")
+    au_actions = audition.add_subparsers(dest="action", required=True, metavar="ACTION", parser_class=OneLineParser)
     au_start = au_actions.add_parser("start", help="record the fee and run an audition over stored history")
     au_start.add_argument("clone", type=clone_id)
     au_start.add_argument("--payment-ref", type=reference,
@@ -302,7 +309,7 @@ def register(commands) -> None:
     audition.set_defaults(func=cmd_audition)
 
     arena = commands.add_parser("arena", help="the arena: status, and advancing its clock")
-    ar_actions = arena.add_subparsers(dest="action", required=True, metavar="ACTION")
+    ar_actions = arena.add_subparsers(dest="action", required=True, metavar="ACTION", parser_class=OneLineParser)
     ar_status = ar_actions.add_parser("status", help="slots, queue (and what each clone waits for), leaderboard, "
                                                      "accumulating race")
     ar_advance = ar_actions.add_parser("advance", help="start, run, end and settle races due by --to")
@@ -312,7 +319,7 @@ def register(commands) -> None:
     arena.set_defaults(func=cmd_arena)
 
     race = commands.add_parser("race", help="a race: standings and settlement")
-    race_actions = race.add_subparsers(dest="action", required=True, metavar="ACTION")
+    race_actions = race.add_subparsers(dest="action", required=True, metavar="ACTION", parser_class=OneLineParser)
     for action, what in (("show", "standings, tickets and the settlement"), ("settle", "settle an ended race "
                                                                                        "(again: the same receipt)")):
         sub = race_actions.add_parser(action, help=what)
@@ -321,7 +328,7 @@ def register(commands) -> None:
     race.set_defaults(func=cmd_race)
 
     tickets = commands.add_parser("tickets", help="record ticket sales")
-    ticket_actions = tickets.add_subparsers(dest="action", required=True, metavar="ACTION")
+    ticket_actions = tickets.add_subparsers(dest="action", required=True, metavar="ACTION", parser_class=OneLineParser)
     buy = ticket_actions.add_parser("buy", help="record a 0.01 ETH ticket backing a clone in the accumulating race")
     buy.add_argument("--race", type=race_key, required=True)
     buy.add_argument("--clone", type=clone_id, required=True)

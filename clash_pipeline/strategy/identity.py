@@ -124,6 +124,6 @@ def refuse_lookalike(conn: sqlite3.Connection, identity: Identity, clone_id: int
                        "clone_id IS NOT ? ORDER BY clone_id LIMIT 1", (*identity.skeletons, clone_id)).fetchone()
     if row:
         same = row[1] == identity.name
-        raise IdentityInvalid("name", f"a clone named {row[1]!r} exists (clone {row[0]})" if same else
+        raise IdentityInvalid("name", f"a clone named {row[1]!r} (clone {row[0]}) exists" if same else
                               f"{identity.name!r} looks like the existing clone name {row[1]!r} (clone {row[0]}); "
                               "choose a distinct name")
