@@ -235,7 +235,8 @@ def test_audition_criteria_are_bounded(field):
                                   ["--profit-target", "nan"], ["--profit-target", "inf"], ["--max-drawdown", "500"],
                                   ["--min-reliability", "1.5"], ["--start", "1900-01-01T00:00:00"],
                                   ["--start", "99999999999999999999"], ["--start", "2026-01-01T00:00:00"],
-                                  ["--start", "2099-01-01T00:00:00"], ["--payment-ref", "bad ref"]])
+                                  ["--start", "2099-01-01T00:00:00"], ["--payment-ref", "bad ref"],
+                                  ["--slots", "-3"], ["--hours", "1.5"]])
 def test_audition_start_refuses_bad_arguments_before_any_work(cli, argv):
     run, conn = cli
     before = counts(conn)
@@ -318,6 +319,19 @@ def test_resume_and_abandon_are_the_only_ways_out_of_auditioning(memory):
         abandon(memory, 1, "no", 1)
     assert lifecycle.state(memory, 1) == "in_arena" and memory.execute(
         "SELECT COUNT(*) FROM lifecycle_events").fetchone() == (0,)
+
+
+LEGAL = [(src, dst) for src in lifecycle.STATES for dst in sorted(lifecycle.TRANSITIONS[src])]
+
+
+@pytest.mark.parametrize(("source", "target"), LEGAL, ids=[f"{s}->{t}" for s, t in LEGAL])
+def test_every_legal_transition_is_one_event(memory, source, target):
+    memory.execute("INSERT INTO clones (name, control_mode, active_version, created_ms) VALUES ('x', 'basic', 1, 0)")
+    if source != "created":
+        memory.execute("INSERT INTO clone_lifecycle VALUES (1, ?, 0)", (source,))
+    lifecycle.transition(memory, 1, target, "test", 5)
+    assert lifecycle.state(memory, 1) == target
+    assert lifecycle.history(memory, 1) == [{"from": source, "to": target, "cause": "test", "ts_ms": 5}]
 
 
 def test_arena_advance_refuses_times_outside_history_and_prints_json(cli):

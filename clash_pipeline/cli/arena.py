@@ -66,6 +66,13 @@ def count(value: str) -> int:
 
 
 @_typed
+def slots(value: str) -> int:
+    if not value.isdigit() or not 1 <= int(value) <= 64:
+        raise ValueError(f"arena slots must be a whole number from 1 to 64, not {value[:40]!r}")
+    return int(value)
+
+
+@_typed
 def finite(value: str) -> float:
     number = float(value)
     if not math.isfinite(number):
@@ -302,7 +309,7 @@ def register(commands) -> None:
     au_abandon.add_argument("clone", type=clone_id)
     au_abandon.add_argument("--reason", default="abandoned by command", help="recorded with the event")
     for sub in (au_start, au_resume):
-        sub.add_argument("--slots", type=count, default=4, help="arena slots (default 4)")
+        sub.add_argument("--slots", type=slots, default=4, help="arena slots, 1 to 64 (default 4)")
     au_status = au_actions.add_parser("status", help="every audition and its result")
     for sub in (au_start, au_resume, au_abandon, au_status):
         sub.add_argument("--json", action="store_true")
