@@ -112,8 +112,9 @@ def run_audition(conn: sqlite3.Connection, outbox: Outbox, clone_id: int, start_
     end_ms = start_ms + criteria.hours * HOUR_MS
     with transaction(conn):
         if (current := lifecycle.state(conn, clone_id)) != "audition_fee_paid":  # (auditioning again is a resume)
-            raise lifecycle.IllegalTransition(f"clone {clone_id} cannot start an audition: it is {current} (an "
-                                              "audition starts once its fee is paid)")
+            hint = ("; a stranded one is resumed or abandoned by command" if current == "auditioning" else
+                    ": an audition starts once its fee is paid")
+            raise lifecycle.IllegalTransition(f"clone {clone_id} cannot start an audition: it is {current}{hint}")
         lifecycle.transition(conn, clone_id, "auditioning", "audition started", start_ms, in_transaction=True)
         (audition_id,) = conn.execute(
             "INSERT INTO auditions (clone_id, start_ms, end_ms, status, criteria_json) VALUES (?, ?, ?, 'running', ?) "

@@ -1,7 +1,8 @@
 """Product-loop commands: lifecycle, audition, arena, race, tickets, hall-of-fame.
 
 Every argument is checked before any work (addresses, payment references, race ids, bounded numbers and times);
-a refusal is one line on stderr, `clash: COMMAND: what`, exit 1, and nothing is written.
+a refusal is one line on stderr, `clash: COMMAND ACTION: what`, exit 2 for a malformed argument and 1 for a
+refused request, and nothing is written. Results go to stdout, as text or `--json`.
 """
 
 from __future__ import annotations

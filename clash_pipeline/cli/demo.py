@@ -94,6 +94,7 @@ def product_loop(runtime) -> None:
     The demo's criteria are lenient on profit (documented defaults need a non-negative return)."""
     from clash_pipeline.arena import lifecycle
     from clash_pipeline.arena.audition import AuditionCriteria, pay_fee, run_audition
+    from clash_pipeline.arena.addresses import payout_address_or_none
     from clash_pipeline.arena.payouts import set_payout_address
     from clash_pipeline.arena.races import Arena
     from clash_pipeline.strategy import modes, store
@@ -106,8 +107,9 @@ def product_loop(runtime) -> None:
                                                                          "15m", engine="hold"), "custom",
                                   bio="Waits for the perfect trade.")
         names["Holdout Hank"] = hank.identity.clone_id
-    for (clone_id,) in conn.execute("SELECT clone_id FROM clones WHERE creator IS NULL").fetchall():
-        set_payout_address(conn, clone_id, f"0x{0xC0FFEE00 + clone_id:040x}")  # demo creators' payout addresses
+    for clone_id, creator in conn.execute("SELECT clone_id, creator FROM clones").fetchall():
+        if payout_address_or_none(creator) is None:  # demo creators' payout addresses
+            set_payout_address(conn, clone_id, f"0x{0xC0FFEE00 + clone_id:040x}")
     criteria = AuditionCriteria(profit_target_pct=-5.0)  # demo: lenient on profit, default drawdown/trades/reliability
     now = now_ms()
     audition_start = now - now % HOUR_MS - 46 * HOUR_MS
