@@ -26,7 +26,7 @@ from clash_pipeline.paper.backtest import simulate
 from clash_pipeline.paper.broker import Broker
 from clash_pipeline.paper.metrics import account_metrics
 from clash_pipeline.strategy.catalog import CADENCES
-from clash_pipeline.timeutil import HOUR_MS
+from clash_pipeline.timeutil import HOUR_MS, iso
 
 MAX_HOURS = 168  # a week
 NO_PAYOUT = "no valid creator payout address (set one: clash lifecycle set-payout CLONE --address 0x...)"
@@ -65,11 +65,11 @@ class AuditionCriteria:
 def check_window(start_ms: int, hours: int, earliest_ms: int, now_ms: int) -> None:
     """An audition runs over stored history: it starts no earlier than `earliest_ms` and ends by `now_ms`."""
     if start_ms < earliest_ms:
-        raise AuditionError(f"audition start {start_ms} is before the history start {earliest_ms} "
+        raise AuditionError(f"audition start {iso(start_ms)} is before the history start {iso(earliest_ms)} "
                             "(CLASH_HISTORY_START)")
     if start_ms + hours * HOUR_MS > now_ms:
-        raise AuditionError(f"audition window {start_ms} + {hours}h ends after now ({now_ms}): an audition runs "
-                            "over stored history")
+        raise AuditionError(f"audition window {iso(start_ms)} + {hours}h ends after now ({iso(now_ms)}): an "
+                            "audition runs over stored history")
 
 
 def evaluate(metrics: dict, criteria: AuditionCriteria) -> tuple[bool, list[dict]]:

@@ -195,12 +195,13 @@ def cmd_audition(args: argparse.Namespace) -> int:
 def cmd_arena(args: argparse.Namespace) -> int:
     from clash_pipeline.arena.audition import queue
     from clash_pipeline.arena.careers import leaderboard
+    from clash_pipeline.timeutil import iso
 
     if args.action == "advance" and args.to is not None:
         earliest, now = history_bounds()
         if not earliest <= args.to <= now:
-            return fail(args, f"--to {args.to} must be between the history start {earliest} (CLASH_HISTORY_START) "
-                              f"and now {now}")
+            return fail(args, f"--to {iso(args.to)} must be between the history start {iso(earliest)} "
+                              f"(CLASH_HISTORY_START) and now {iso(now)}")
     arena, _ = open_arena()
     conn = arena.conn
     if args.action == "advance":
