@@ -299,6 +299,9 @@ def test_a_stranded_audition_can_be_abandoned_and_its_fee_stands(trading_home, m
         run_audition(conn, outbox, 1, T0, LENIENT)
     monkeypatch.undo()
     monkeypatch.setenv("CLASH_HOME", str(trading_home))
+    with pytest.raises(SystemExit):
+        main(["audition", "abandon", "1", "--reason", "\x1b[2Jgone"])
+    assert "control character" in capsys.readouterr().err and lifecycle.state(conn, 1) == "auditioning"
     assert main(["audition", "abandon", "1", "--reason", "worker killed", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["status"] == "abandoned" and result["state"] == "audition_fee_paid"

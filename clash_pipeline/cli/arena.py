@@ -120,6 +120,16 @@ def reference(value: str) -> str:
     return payment_ref(value, "reference")
 
 
+@_typed
+def reason(value: str) -> str:
+    from clash_pipeline.strategy.identity import plain_text
+
+    text = plain_text("reason", value, 200)
+    if not text:
+        raise ValueError("reason: is empty")
+    return text
+
+
 def history_bounds() -> tuple[int, int]:
     from clash_pipeline.timeutil import day_start_ms
 
@@ -309,7 +319,8 @@ def register(commands) -> None:
     au_abandon = au_actions.add_parser("abandon", help="give up a stranded audition; the paid fee stands for a "
                                                        "new one")
     au_abandon.add_argument("clone", type=clone_id)
-    au_abandon.add_argument("--reason", default="abandoned by command", help="recorded with the event")
+    au_abandon.add_argument("--reason", type=reason, default="abandoned by command",
+                            help="recorded with the event (plain text, at most 200 characters)")
     for sub in (au_start, au_resume):
         sub.add_argument("--slots", type=slots, default=4, help="arena slots, 1 to 64 (default 4)")
     au_status = au_actions.add_parser("status", help="every audition and its result")

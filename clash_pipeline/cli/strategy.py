@@ -47,7 +47,7 @@ def cmd_clones(args: argparse.Namespace) -> int:
     except GraphInvalid as error:
         return print_problems(error)
     except IdentityInvalid as error:
-        raise SystemExit(f"clash clones create: {error}") from None
+        raise SystemExit(f"clash: clones create: {error}") from None
     print(json.dumps(asdict(clone.identity)) if args.json else
           f"created clone {clone.identity.clone_id} ({clone.identity.key}) {clone.identity.name!r}, "
           f"{clone.control_mode} mode, version {clone.version}")

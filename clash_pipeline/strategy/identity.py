@@ -43,7 +43,8 @@ class Identity:
     skeletons: tuple[str, str]
 
 
-def _text(field: str, value: object, limit: int) -> str:
+def plain_text(field: str, value: object, limit: int) -> str:
+    """NFKC-normalized, stripped text with no refused character, at most `limit` characters."""
     if not isinstance(value, str):
         raise IdentityInvalid(field, f"must be text, not {type(value).__name__}")
     text = unicodedata.normalize("NFKC", value).strip()
@@ -105,12 +106,12 @@ def skeletons(name: str) -> tuple[str, str]:
 
 def normalize(name: object, avatar_url: object = None, bio: object = None) -> Identity:
     """The normalized identity, or IdentityInvalid naming the first wrong field."""
-    clean = re.sub(r"\s+", " ", _text("name", name, 10 * MAX_NAME))
+    clean = re.sub(r"\s+", " ", plain_text("name", name, 10 * MAX_NAME))
     if not clean:
         raise IdentityInvalid("name", "is empty")
     if len(clean) > MAX_NAME:
         raise IdentityInvalid("name", f"is {len(clean)} characters; at most {MAX_NAME}")
-    about = None if bio is None else _text("bio", bio, MAX_BIO) or None
+    about = None if bio is None else plain_text("bio", bio, MAX_BIO) or None
     return Identity(clean, _avatar(avatar_url), about, skeletons(clean))
 
 
