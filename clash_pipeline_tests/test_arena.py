@@ -7,6 +7,8 @@ import json
 
 import pytest
 
+from eth_utils import to_checksum_address
+
 from clash_pipeline.arena import lifecycle
 from clash_pipeline.arena.audition import AuditionCriteria, pay_fee, promote, run_audition
 from clash_pipeline.arena.careers import hall_of_fame, leaderboard, race_results, retire
@@ -17,6 +19,7 @@ from clash_pipeline.timeutil import HOUR_MS
 from clash_pipeline_tests.conftest import NOW_MS, TRADING_COINS
 from clash_pipeline_tests.helpers import trading_runtime
 
+ALICE, BOB, CAROL, DAVE = (to_checksum_address("0x" + c * 40) for c in "abcd")
 LENIENT = AuditionCriteria(profit_target_pct=-50.0, max_drawdown_pct=50.0, min_trades=1, hours=6)
 
 
@@ -26,7 +29,7 @@ def loop(trading_home):
     conn = runtime.conn
     hold = store.create_clone(conn, "Hank", modes.custom_graph(TRADING_COINS, {"hyperliquid": "price_action"}, "15m",
                                                                engine="hold"), "custom", bio="never trades")
-    conn.execute("UPDATE clones SET creator = 'creator-' || clone_id")
+    conn.execute("UPDATE clones SET creator = printf('0x%040x', clone_id)")  # valid payout addresses
     return conn, runtime.outbox, hold.identity.clone_id
 
 
@@ -60,17 +63,17 @@ def test_the_loop_end_to_end(loop):
 
     arena = Arena(conn, outbox, ArenaConfig(slots=1, race_hours=3))
     race = arena.accumulating(audition_end)
-    ticket = arena.buy_ticket(race, 1, "alice", "sale-1", audition_end)
-    assert arena.buy_ticket(race, 1, "alice", "sale-1", audition_end) == ticket  # recorded once
-    arena.buy_ticket(race, 1, "bob", "sale-2", audition_end)
+    ticket = arena.buy_ticket(race, 1, ALICE, "sale-1", audition_end)
+    assert arena.buy_ticket(race, 1, ALICE, "sale-1", audition_end) == ticket  # recorded once
+    arena.buy_ticket(race, 1, BOB, "sale-2", audition_end)
     with pytest.raises(ValueError, match="not in the arena"):
-        arena.buy_ticket(race, 2, "carol", "sale-3", audition_end)
+        arena.buy_ticket(race, 2, CAROL, "sale-3", audition_end)
     start, end = conn.execute("SELECT start_ms, end_ms FROM races WHERE race_id = ?", (race,)).fetchone()
     assert end <= NOW_MS
     log = arena.advance(end + 60_000)
     assert any("settled" in line for line in log)
     with pytest.raises(ValueError, match="sales closed"):
-        arena.buy_ticket(race, 1, "dave", "sale-4", end)
+        arena.buy_ticket(race, 1, DAVE, "sale-4", end)
 
     # Fairness: every entrant's run at a tick cites that tick's one snapshot id.
     cited = conn.execute("SELECT tick_ms, COUNT(DISTINCT snapshot_id) FROM race_runs WHERE race_id = ? "
@@ -82,7 +85,7 @@ def test_the_loop_end_to_end(loop):
     lines = receipt["lines"]
     assert sum(int(amount) for _, _, amount, _ in lines) == int(receipt["pool_wei"]) == 2 * TICKET_WEI
     holders = {recipient for kind, recipient, _, _ in lines if kind == "holder_payout"}
-    assert holders == {"alice", "bob"}
+    assert holders == {ALICE, BOB}
     assert arena.settle(race, end + 999) == receipt  # settling again changes nothing
 
     results = race_results(conn, race)
@@ -134,7 +137,7 @@ def test_arena_views_through_the_cli_and_dagster(loop, trading_home, monkeypatch
     conn, outbox, hank = loop
     monkeypatch.setenv("CLASH_HOME", str(trading_home))
     t0 = NOW_MS - NOW_MS % HOUR_MS - 20 * HOUR_MS
-    assert main(["audition", "start", "1", "--start", str(t0), "--hours", "6", "--profit-target", "-50",
+    assert main(["audition", "start", "1", "--payment-ref", "fee-1", "--start", str(t0), "--hours", "6", "--profit-target", "-50",
                  "--max-drawdown", "50", "--min-trades", "1", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["passed"] is True
     assert main(["lifecycle", "show", "1", "--json"]) == 0
@@ -144,7 +147,7 @@ def test_arena_views_through_the_cli_and_dagster(loop, trading_home, monkeypatch
     status = json.loads(capsys.readouterr().out)
     assert [b["name"] for b in status["leaderboard"]] == ["one"] and "Trade" not in json.dumps(status)
     race = status["accumulating_race"]
-    assert main(["tickets", "buy", "--race", race, "--clone", "1", "--holder", "0xabc", "--ref", "p1"]) == 0
+    assert main(["tickets", "buy", "--race", race, "--clone", "1", "--holder", ALICE, "--ref", "p1"]) == 0
     assert main(["race", "settle", race]) == 1  # not ended yet
     assert "only an ended or cancelled race settles" in capsys.readouterr().err
     settings = load_settings({"CLASH_HOME": str(trading_home)})

@@ -1,23 +1,46 @@
 """Auditions: a paid clone runs a 24-hour synthetic audition on a fresh account through the paper-trading runtime;
 the evaluation is deterministic and explained criterion by criterion. A passing clone enters the promotion queue.
 
-Default criteria (configurable): return >= 0% (the profit target), max drawdown <= 10%, at least 3 trades, and
-a reliability (share of decisions that were not failed or malformed) of at least 90%.
+Default criteria (configurable, each bounded): return >= 0% (the profit target), max drawdown <= 10%, at least 3
+trades, and a reliability (share of decisions that were not failed or malformed) of at least 90%, over 24 hours
+(1 to 168).
+
+An audition whose process died leaves the clone `auditioning`: `resume` runs the rest of its window (decisions
+already made are not made again) and evaluates it; `abandon` gives it up and the paid fee stands for a new one.
+A clone enters the arena only with a valid creator payout address; without one it waits in the queue.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 from dataclasses import asdict, dataclass
 
 from clash_pipeline.archive.outbox import Outbox
 from clash_pipeline.arena import lifecycle
+from clash_pipeline.arena.addresses import payout_address_or_none
+from clash_pipeline.arena.payments import PaymentConflict, describe, payment_ref, recorded_as
 from clash_pipeline.memory.db import transaction
 from clash_pipeline.paper.backtest import simulate
 from clash_pipeline.paper.broker import Broker
 from clash_pipeline.paper.metrics import account_metrics
-from clash_pipeline.timeutil import HOUR_MS
+from clash_pipeline.strategy.catalog import CADENCES
+from clash_pipeline.timeutil import HOUR_MS, iso
+
+MAX_HOURS = 168  # a week
+NO_PAYOUT = "no valid creator payout address (set one: clash lifecycle set-payout CLONE --address 0x...)"
+
+
+class AuditionError(ValueError):
+    pass
+
+
+def _number(name: str, value: object, low: float, high: float, whole: bool = False) -> None:
+    kind = "a whole number" if whole else "a number"
+    ok = isinstance(value, int) if whole else isinstance(value, int | float) and math.isfinite(value)
+    if isinstance(value, bool) or not ok or not low <= value <= high:
+        raise AuditionError(f"audition {name}: must be {kind} from {low:g} to {high:g}, not {value!r}")
 
 
 @dataclass(frozen=True)
@@ -28,6 +51,25 @@ class AuditionCriteria:
     min_reliability: float = 0.9
     hours: int = 24
     cadence: str = "15m"
+
+    def __post_init__(self) -> None:
+        _number("hours", self.hours, 1, MAX_HOURS, whole=True)
+        _number("profit target %", self.profit_target_pct, -100, 1000)
+        _number("max drawdown %", self.max_drawdown_pct, 0, 100)
+        _number("min trades", self.min_trades, 0, 10_000, whole=True)
+        _number("min reliability", self.min_reliability, 0, 1)
+        if self.cadence not in CADENCES:
+            raise AuditionError(f"audition cadence: must be one of {', '.join(CADENCES)}, not {self.cadence!r}")
+
+
+def check_window(start_ms: int, hours: int, earliest_ms: int, now_ms: int) -> None:
+    """An audition runs over stored history: it starts no earlier than `earliest_ms` and ends by `now_ms`."""
+    if start_ms < earliest_ms:
+        raise AuditionError(f"audition start {iso(start_ms)} is before the history start {iso(earliest_ms)} "
+                            "(CLASH_HISTORY_START)")
+    if start_ms + hours * HOUR_MS > now_ms:
+        raise AuditionError(f"audition window {iso(start_ms)} + {hours}h ends after now ({iso(now_ms)}): an "
+                            "audition runs over stored history")
 
 
 def evaluate(metrics: dict, criteria: AuditionCriteria) -> tuple[bool, list[dict]]:
@@ -46,8 +88,21 @@ def evaluate(metrics: dict, criteria: AuditionCriteria) -> tuple[bool, list[dict
     return all(row["passed"] for row in rows), rows
 
 
-def pay_fee(conn: sqlite3.Connection, clone_id: int, payment_ref: str, ts_ms: int) -> None:
-    lifecycle.transition(conn, clone_id, "audition_fee_paid", f"audition fee paid ({payment_ref})", ts_ms)
+def pay_fee(conn: sqlite3.Connection, clone_id: int, ref: str, ts_ms: int) -> bool:
+    """Record a clone's audition fee once per payment reference: True when recorded now, False when this
+    payment was already recorded for this clone (nothing changes); PaymentConflict if it paid for something else."""
+    ref = payment_ref(ref)
+    with transaction(conn):
+        recorded = recorded_as(conn, ref)
+        if recorded == ("fee", (clone_id,)):
+            return False
+        if recorded:
+            raise PaymentConflict(f"payment ref {ref!r} already recorded {describe(*recorded)}: not the audition "
+                                  f"fee of clone {clone_id}; nothing recorded")
+        lifecycle.transition(conn, clone_id, "audition_fee_paid", f"audition fee paid ({ref})", ts_ms,
+                             in_transaction=True)
+        conn.execute("INSERT INTO audition_fees VALUES (?, ?, ?)", (ref, clone_id, ts_ms))
+    return True
 
 
 def run_audition(conn: sqlite3.Connection, outbox: Outbox, clone_id: int, start_ms: int,
@@ -56,15 +111,58 @@ def run_audition(conn: sqlite3.Connection, outbox: Outbox, clone_id: int, start_
     promote, if a slot is open) a passing clone."""
     end_ms = start_ms + criteria.hours * HOUR_MS
     with transaction(conn):
+        if (current := lifecycle.state(conn, clone_id)) != "audition_fee_paid":  # (auditioning again is a resume)
+            hint = ("; a stranded one is resumed or abandoned by command" if current == "auditioning" else
+                    ": an audition starts once its fee is paid")
+            raise lifecycle.IllegalTransition(f"clone {clone_id} cannot start an audition: it is {current}{hint}")
         lifecycle.transition(conn, clone_id, "auditioning", "audition started", start_ms, in_transaction=True)
         (audition_id,) = conn.execute(
             "INSERT INTO auditions (clone_id, start_ms, end_ms, status, criteria_json) VALUES (?, ?, ?, 'running', ?) "
             "RETURNING audition_id", (clone_id, start_ms, end_ms, json.dumps(asdict(criteria)))).fetchone()
-        label = f"audition:{audition_id}"
-        Broker(conn).account(clone_id, label, start_ms)  # the fresh account, at the standard starting equity
-    simulate(conn, outbox, [clone_id], label, start_ms, end_ms, criteria.cadence)
+        Broker(conn).account(clone_id, f"audition:{audition_id}", start_ms)  # a fresh account, standard equity
+    return _finish(conn, outbox, audition_id, slots)
+
+
+def stranded(conn: sqlite3.Connection, clone_id: int) -> tuple[int, int]:
+    """The running audition (id, end) of an `auditioning` clone; AuditionError if there is none."""
+    current = lifecycle.state(conn, clone_id)
+    row = conn.execute("SELECT audition_id, end_ms FROM auditions WHERE clone_id = ? AND status = 'running' "
+                       "ORDER BY audition_id DESC LIMIT 1", (clone_id,)).fetchone()
+    if current != "auditioning" or row is None:
+        raise AuditionError(f"clone {clone_id} has no audition to resume or abandon (it is {current})")
+    return row
+
+
+def resume(conn: sqlite3.Connection, outbox: Outbox, clone_id: int, now_ms: int, slots: int = 4) -> dict:
+    """Run the rest of a stranded audition's window and evaluate it (only for an audition whose process died:
+    the runtime skips the decisions it already made)."""
+    audition_id, _ = stranded(conn, clone_id)
+    lifecycle.transition(conn, clone_id, "auditioning", f"audition {audition_id} resumed", now_ms)
+    return _finish(conn, outbox, audition_id, slots)
+
+
+def abandon(conn: sqlite3.Connection, clone_id: int, reason: str, now_ms: int) -> dict:
+    """Give up a stranded audition: it ends `abandoned`; the clone's paid fee stands for a new audition."""
+    with transaction(conn):
+        audition_id, _ = stranded(conn, clone_id)
+        conn.execute("UPDATE auditions SET status = 'abandoned', evaluation_json = ?, finished_ms = ? WHERE "
+                     "audition_id = ?", (json.dumps({"abandoned": reason}), now_ms, audition_id))
+        lifecycle.transition(conn, clone_id, "audition_fee_paid", f"audition {audition_id} abandoned ({reason}): the "
+                             "paid fee stands for a new audition", now_ms, in_transaction=True)
+    return {"audition_id": audition_id, "clone_id": clone_id, "status": "abandoned", "reason": reason,
+            "state": "audition_fee_paid"}
+
+
+def _finish(conn: sqlite3.Connection, outbox: Outbox, audition_id: int, slots: int) -> dict:
+    clone_id, start_ms, end_ms, stored = conn.execute(
+        "SELECT clone_id, start_ms, end_ms, criteria_json FROM auditions WHERE audition_id = ?",
+        (audition_id,)).fetchone()
+    criteria, label = AuditionCriteria(**json.loads(stored)), f"audition:{audition_id}"
     account = conn.execute("SELECT account_id FROM paper_accounts WHERE clone_id = ? AND context_label = ?",
                            (clone_id, label)).fetchone()[0]
+    (marked,) = conn.execute("SELECT MAX(ts_ms) FROM equity_curve WHERE account_id = ?", (account,)).fetchone()
+    # A resumed audition goes on after its last marked tick (ticks before it were decided and marked).
+    simulate(conn, outbox, [clone_id], label, start_ms if marked is None else marked + 1, end_ms, criteria.cadence)
     metrics = account_metrics(conn, account).as_dict()
     passed, rows = evaluate(metrics, criteria)
     with transaction(conn):
@@ -83,14 +181,27 @@ def run_audition(conn: sqlite3.Connection, outbox: Outbox, clone_id: int, start_
 
 
 def promote(conn: sqlite3.Connection, ts_ms: int, slots: int) -> list[int]:
-    """Fill open arena slots from the queue: first passed, first promoted; ties by clone id."""
+    """Fill open arena slots from the queue: first passed, first promoted; ties by clone id. A clone without a
+    valid creator payout address is passed over (it waits; the clones behind it are not held back)."""
     promoted = []
     with transaction(conn):
         (occupied,) = conn.execute("SELECT COUNT(*) FROM clone_lifecycle WHERE state = 'in_arena'").fetchone()
-        for (clone_id,) in conn.execute("SELECT clone_id FROM promotion_queue ORDER BY passed_ms, clone_id "
-                                        "LIMIT ?", (max(slots - occupied, 0),)).fetchall():
+        for clone_id, creator in conn.execute("SELECT q.clone_id, c.creator FROM promotion_queue q JOIN clones c "
+                                              "USING (clone_id) ORDER BY q.passed_ms, q.clone_id").fetchall():
+            if len(promoted) >= slots - occupied:
+                break
+            if payout_address_or_none(creator) is None:
+                continue
             lifecycle.transition(conn, clone_id, "in_arena", "promoted: an arena slot was open", ts_ms,
                                  in_transaction=True)
             conn.execute("DELETE FROM promotion_queue WHERE clone_id = ?", (clone_id,))
             promoted.append(clone_id)
     return promoted
+
+
+def queue(conn: sqlite3.Connection) -> list[dict]:
+    """The promotion queue in order, each clone with what it waits for."""
+    rows = conn.execute("SELECT q.clone_id, c.name, q.passed_ms, c.creator FROM promotion_queue q JOIN clones c "
+                        "USING (clone_id) ORDER BY q.passed_ms, q.clone_id").fetchall()
+    return [{"clone_id": c, "name": n, "passed_ms": p, "payout_address": payout_address_or_none(a),
+             "waiting_for": "an open arena slot" if payout_address_or_none(a) else NO_PAYOUT} for c, n, p, a in rows]

@@ -11,7 +11,8 @@ STATES = ("created", "audition_fee_paid", "auditioning", "passed", "failed", "qu
 TRANSITIONS = {
     "created": {"audition_fee_paid", "retired"},
     "audition_fee_paid": {"auditioning", "retired"},
-    "auditioning": {"passed", "failed"},
+    # resumed after its process died (auditioning again), or abandoned (the paid fee stands for a new audition)
+    "auditioning": {"passed", "failed", "auditioning", "audition_fee_paid"},
     "passed": {"queued", "retired"},
     "failed": {"audition_fee_paid", "retired"},  # a failed clone may pay for another audition
     "queued": {"in_arena", "retired"},

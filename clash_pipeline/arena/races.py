@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 
 from clash_pipeline.archive.outbox import Outbox
 from clash_pipeline.arena import lifecycle
+from clash_pipeline.arena.addresses import checksum_address, payout_address_or_none
+from clash_pipeline.arena.payments import PaymentConflict, describe, payment_ref, recorded_as
 from clash_pipeline.arena.settlement import TICKET_WEI, SettlementConfig, Ticket, settle
 from clash_pipeline.memory.db import transaction
 from clash_pipeline.paper.backtest import simulate
@@ -56,23 +58,39 @@ class Arena:
         return key
 
     def buy_ticket(self, race: str, clone_id: int, holder: str, sale_ref: str, now_ms: int) -> int:
-        """Record a ticket sale (0.01 ETH backing one arena clone in the accumulating race); a sale is recorded
-        once per payment reference."""
-        row = self.conn.execute("SELECT status, start_ms FROM races WHERE race_id = ?", (race,)).fetchone()
-        if row is None:
-            raise ValueError(f"no race {race}")
-        if row[0] != "accumulating" or now_ms >= row[1]:
-            raise ValueError(f"race {race} is {row[0]}: sales closed when it started")
-        if lifecycle.state(self.conn, clone_id) != "in_arena":
-            raise ValueError(f"clone {clone_id} is not in the arena")
+        """Record a ticket sale (0.01 ETH backing one arena clone in the accumulating race) once per payment
+        reference: the same reference with the same details returns the recorded ticket (even after sales
+        closed); with other details it is a PaymentConflict and nothing is written. The holder is an EIP-55
+        address (stored checksummed)."""
+        holder = checksum_address(holder, "holder")
+        sale_ref = payment_ref(sale_ref, "ref")
+        request = (race, clone_id, holder, str(TICKET_WEI))
         with transaction(self.conn):
-            existing = self.conn.execute("SELECT ticket_id FROM tickets WHERE sale_ref = ?", (sale_ref,)).fetchone()
-            if existing:
-                return existing[0]
+            recorded = recorded_as(self.conn, sale_ref)
+            if recorded and recorded[0] == "ticket" and recorded[1][1:] == request:
+                return recorded[1][0]
+            if recorded:
+                differ = [name for name, mine, theirs in zip(("race", "clone", "holder"), request,
+                                                             recorded[1][1:]) if mine != theirs]
+                raise PaymentConflict(f"ref {sale_ref!r} already recorded {describe(*recorded)}"
+                                      + (f"; this request differs in {', '.join(differ)}" if differ and
+                                         recorded[0] == "ticket" else "") + ": nothing recorded")
+            row = self.conn.execute("SELECT status, start_ms FROM races WHERE race_id = ?", (race,)).fetchone()
+            if row is None:
+                raise ValueError(f"no race {race}")
+            if row[0] != "accumulating" or now_ms >= row[1]:
+                raise ValueError(f"race {race} is {row[0]}: sales closed when it started")
+            if lifecycle.state(self.conn, clone_id) != "in_arena":
+                raise ValueError(f"clone {clone_id} is not in the arena")
             return self.conn.execute(
                 "INSERT INTO tickets (race_id, clone_id, holder, amount_wei, sale_ref, sold_ms) VALUES "
-                "(?, ?, ?, ?, ?, ?) RETURNING ticket_id", (race, clone_id, holder, str(TICKET_WEI), sale_ref, now_ms)
-            ).fetchone()[0]
+                "(?, ?, ?, ?, ?, ?) RETURNING ticket_id", (*request, sale_ref, now_ms)).fetchone()[0]
+
+    def ticket(self, ticket_id: int) -> dict:
+        """A recorded ticket as stored."""
+        keys = ("ticket_id", "race", "clone", "holder", "amount_wei", "ref", "sold_ms")
+        return dict(zip(keys, self.conn.execute("SELECT ticket_id, race_id, clone_id, holder, amount_wei, sale_ref, "
+                                                "sold_ms FROM tickets WHERE ticket_id = ?", (ticket_id,)).fetchone()))
 
     # -- running ----------------------------------------------------------------------------------------------
     def start(self, race: str) -> list[int]:
@@ -157,8 +175,8 @@ class Arena:
             "SELECT ticket_id, clone_id, holder, amount_wei FROM tickets WHERE race_id = ? ORDER BY ticket_id", (race,))]
         standings = [(c, e) for c, e in self.conn.execute(
             "SELECT clone_id, end_equity_micro FROM race_entrants WHERE race_id = ? ORDER BY rank", (race,))]
-        creators = {c: creator or f"creator:{c}" for c, creator in self.conn.execute(
-            "SELECT clone_id, creator FROM clones")}
+        creators = {c: address for c, address in ((c, payout_address_or_none(a)) for c, a in self.conn.execute(
+            "SELECT clone_id, creator FROM clones")) if address}
         result = settle(race, tickets, standings, creators, int(carry_in), status == "cancelled",
                         self.config.settlement)
         receipt = result.receipt()

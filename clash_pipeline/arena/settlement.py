@@ -12,7 +12,8 @@ Rules (each tested):
   for a position no clone took goes to the protocol).
 - A cancelled race refunds every ticket in full (the carry passes on untouched).
 - A race with no tickets settles to zero (the carry passes on untouched).
-- Every indivisible remainder goes to the protocol account.
+- Every indivisible remainder goes to the protocol account, and so does the creator share of a clone without a
+  payout address (a clone enters the arena only with one; this covers clones promoted before that rule).
 The receipt is the lines and a sha256 of them: settling again returns the same receipt.
 """
 
@@ -110,7 +111,8 @@ def _by_clone(standings: list[tuple[int, int]], shares: list[int]) -> tuple[dict
 
 def settle(race_id: str, tickets: list[Ticket], standings: list[tuple[int, int]], creators: dict[int, str],
            carry_in_wei: int = 0, cancelled: bool = False, config: SettlementConfig = SettlementConfig()) -> Settlement:
-    """`standings`: (clone_id, result) in final order (best first, tie-break applied); equal results tie."""
+    """`standings`: (clone_id, result) in final order (best first, tie-break applied); equal results tie.
+    `creators`: each clone's payout address (a clone missing from it has its creator share go to the protocol)."""
     sales = sum(t.amount_wei for t in tickets)
     out = Settlement(race_id, sales + carry_in_wei, sales, carry_in_wei)
     if cancelled or not tickets:  # refunds (a race without tickets has none); the carry passes on
@@ -128,7 +130,7 @@ def settle(race_id: str, tickets: list[Ticket], standings: list[tuple[int, int]]
     creator_by_clone, _ = _by_clone(standings, _position_shares(creator_pool, config.payout_curve_bps))
     creator_paid = 0
     for clone_id, amount in creator_by_clone.items():
-        if amount:
+        if amount and clone_id in creators:
             out.lines.append(Line("creator_payout", creators[clone_id], amount, f"clone {clone_id}"))
             creator_paid += amount
 

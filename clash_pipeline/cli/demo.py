@@ -94,6 +94,8 @@ def product_loop(runtime) -> None:
     The demo's criteria are lenient on profit (documented defaults need a non-negative return)."""
     from clash_pipeline.arena import lifecycle
     from clash_pipeline.arena.audition import AuditionCriteria, pay_fee, run_audition
+    from clash_pipeline.arena.addresses import payout_address_or_none
+    from clash_pipeline.arena.payouts import set_payout_address
     from clash_pipeline.arena.races import Arena
     from clash_pipeline.strategy import modes, store
     from clash_pipeline.timeutil import HOUR_MS, now_ms
@@ -105,7 +107,9 @@ def product_loop(runtime) -> None:
                                                                          "15m", engine="hold"), "custom",
                                   bio="Waits for the perfect trade.")
         names["Holdout Hank"] = hank.identity.clone_id
-    conn.execute("UPDATE clones SET creator = COALESCE(creator, '0xcreator' || printf('%04d', clone_id))")
+    for clone_id, creator in conn.execute("SELECT clone_id, creator FROM clones").fetchall():
+        if payout_address_or_none(creator) is None:  # demo creators' payout addresses
+            set_payout_address(conn, clone_id, f"0x{0xC0FFEE00 + clone_id:040x}")
     criteria = AuditionCriteria(profit_target_pct=-5.0)  # demo: lenient on profit, default drawdown/trades/reliability
     now = now_ms()
     audition_start = now - now % HOUR_MS - 46 * HOUR_MS
@@ -127,7 +131,8 @@ def product_loop(runtime) -> None:
     if status == "accumulating":
         in_arena = [c for (c,) in conn.execute("SELECT clone_id FROM clone_lifecycle WHERE state = 'in_arena' "
                                                "ORDER BY clone_id")]
-        for i, (holder, clone_id) in enumerate(zip(("0xalice", "0xbob", "0xcarol"), in_arena * 3)):
+        holders = ("0x" + "a1" * 20, "0x" + "b0" * 20, "0x" + "ca" * 20)  # demo buyers' addresses
+        for i, (holder, clone_id) in enumerate(zip(holders, in_arena * 3)):
             arena.buy_ticket(race, clone_id, holder, f"demo-sale-{race}-{i}", start - 60_000)
     for line in arena.advance(end + 60_000):
         print(f"  {line}")

@@ -13,6 +13,7 @@ def cmd_clones(args: argparse.Namespace) -> int:
 
     from clash_pipeline.strategy import modes, store
     from clash_pipeline.strategy.graph import GraphInvalid
+    from clash_pipeline.strategy.identity import IdentityInvalid
 
     conn = memory()
     if args.action == "list":
@@ -45,6 +46,8 @@ def cmd_clones(args: argparse.Namespace) -> int:
         clone = store.create_clone(conn, args.name, graph, args.mode, args.avatar_url, args.bio)
     except GraphInvalid as error:
         return print_problems(error)
+    except IdentityInvalid as error:
+        raise SystemExit(f"clash: clones create: {error}") from None
     print(json.dumps(asdict(clone.identity)) if args.json else
           f"created clone {clone.identity.clone_id} ({clone.identity.key}) {clone.identity.name!r}, "
           f"{clone.control_mode} mode, version {clone.version}")

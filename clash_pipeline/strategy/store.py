@@ -8,6 +8,7 @@ import sqlite3
 from dataclasses import dataclass
 
 from clash_pipeline.memory.db import transaction
+from clash_pipeline.strategy import identity
 from clash_pipeline.strategy.graph import GraphInvalid, Problem, StrategyGraph, parse_graph
 from clash_pipeline.strategy.plan import CompiledGraph, compile_graph
 from clash_pipeline.strategy.selection import Universe
@@ -63,13 +64,14 @@ def create_clone(conn: sqlite3.Connection, name: str, graph: StrategyGraph | dic
                  avatar_url: str | None = None, bio: str | None = None) -> Clone:
     if control_mode not in CONTROL_MODES:
         raise GraphInvalid([Problem("-", "control_mode", f"must be one of {list(CONTROL_MODES)}")])
+    public = identity.normalize(name, avatar_url, bio)  # IdentityInvalid names the field
     graph, _ = validate(conn, graph)
-    if conn.execute("SELECT 1 FROM clones WHERE name = ?", (name,)).fetchone():
-        raise GraphInvalid([Problem("-", "name", f"a clone named {name!r} exists")])
     stamp = now_ms()
     with transaction(conn):
-        cursor = conn.execute("INSERT INTO clones (name, avatar_url, bio, control_mode, active_version, created_ms) "
-                              "VALUES (?, ?, ?, ?, 1, ?)", (name, avatar_url, bio, control_mode, stamp))
+        identity.refuse_lookalike(conn, public)
+        cursor = conn.execute("INSERT INTO clones (name, avatar_url, bio, control_mode, active_version, created_ms, "
+                              "name_skeleton, name_fold_skeleton) VALUES (?, ?, ?, ?, 1, ?, ?, ?)",
+                              (public.name, public.avatar_url, public.bio, control_mode, stamp, *public.skeletons))
         clone_id = cursor.lastrowid
         conn.execute("INSERT INTO graph_versions VALUES (?, 1, ?, ?, ?, ?)", (clone_id, *_graph_row(graph), stamp))
     return get_clone(conn, clone_id)
