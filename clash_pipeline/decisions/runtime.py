@@ -389,13 +389,12 @@ class DecisionRuntime:
             cloid = client_order_id(d.clone_id, d.prompt_id, d.coin, d.tick_ms, self.context)
             order_id = self.conn.execute(
                 "INSERT INTO orders (run_id, clone_id, coin, side, size, price, order_type, reduce_only, take_profit, "
-                "stop_loss, client_order_id, status, created_ms, margin_mode) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                "'dry_run_open', ?, ?) ON CONFLICT (run_id) DO NOTHING RETURNING order_id",
+                "stop_loss, client_order_id, status, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                "'dry_run_open', ?) ON CONFLICT (run_id) DO NOTHING RETURNING order_id",
                 (o.run_id, d.clone_id, d.coin, order.side, str(order.size), _text(order.price), order.order_type,
-                 int(order.reduce_only), _text(order.take_profit), _text(order.stop_loss), cloid, stamp,
-                 order.margin_mode)).fetchone()
+                 int(order.reduce_only), _text(order.take_profit), _text(order.stop_loss), cloid, stamp)).fetchone()
             detail = f"{order.side} {order.size} {d.coin} {order.order_type}" + (f" @ {order.price}" if order.price else "")
-            detail += " (isolated margin)" if order.margin_mode == "isolated" else ""
+            detail += " (isolated margin)" if order.margin_mode == "isolated" else ""  # also the margin_mode gate
             self.conn.execute("INSERT INTO execution_events (run_id, order_id, kind, detail, created_ms) VALUES "
                               "(?, ?, 'order_created', ?, ?) ON CONFLICT DO NOTHING",
                               (o.run_id, order_id[0] if order_id else None, detail, stamp))
