@@ -207,7 +207,7 @@ def gate_input_to_dict(gi: GateInput) -> dict:
     data = {f.name: getattr(gi, f.name) for f in dataclasses.fields(gi)}
     data["action"] = gi.action.model_dump(mode="json") if gi.action else None
     data["controls"] = gi.controls.model_dump(mode="json")
-    data["rules"] = dataclasses.asdict(gi.rules) if gi.rules else None
+    data["rules"] = {**vars(gi.rules), "margin_tiers": [list(t) for t in gi.rules.margin_tiers]} if gi.rules else None
     data["position_size"] = str(gi.position_size)
     return data
 

@@ -51,8 +51,9 @@ from clash_pipeline.paper.fills import Fill, FillConfig, OrderSpec, Snapshot, fi
 from clash_pipeline.paper.market import LAST_PRICE, last_price_params, snapshot
 from clash_pipeline.strategy.graph import GraphInvalid, TradingCloneBlock, TradingPromptBlock
 from clash_pipeline.strategy.packet import build_packet
-from clash_pipeline.strategy.plan import AssetPlan, CompiledGraph
-from clash_pipeline.strategy.store import get_clone, validate
+from clash_pipeline.strategy.plan import AssetPlan, CompiledGraph, compile_graph
+from clash_pipeline.strategy.selection import Universe
+from clash_pipeline.strategy.store import get_clone
 from clash_pipeline.timeutil import HOUR_MS, interval_ms, now_ms
 
 log = logging.getLogger("clash_pipeline")
@@ -134,6 +135,7 @@ class DecisionRuntime:
         self._compiled: dict[tuple[int, int], tuple[CompiledGraph, dict] | Exception] = {}
         self._engines: dict[str, object] = {}
         self._rules: dict[str, AssetRules] = {}
+        self._universe: Universe | None = None  # loaded once per pass for the clones compiled in it
 
     # -- what is due ------------------------------------------------------------------------------------------
     def _plans(self, clone_id: int, version: int) -> tuple[CompiledGraph, dict]:
@@ -142,7 +144,9 @@ class DecisionRuntime:
         if key not in self._compiled:
             try:
                 clone = get_clone(self.conn, clone_id, version)
-                _, compiled = validate(self.conn, clone.graph)
+                if self._universe is None:
+                    self._universe = Universe.load(self.conn)
+                compiled = compile_graph(clone.graph, self._universe)
                 self._compiled[key] = (compiled, {b.id: b for b in clone.graph.blocks})
             except (GraphInvalid, KeyError, ValueError) as error:  # a stored graph that no longer loads
                 self._compiled[key] = error
@@ -157,7 +161,7 @@ class DecisionRuntime:
         active = [(c, v) for c, v in self.conn.execute(
             "SELECT clone_id, active_version FROM clones WHERE status = 'active' ORDER BY clone_id")
             if wanted is None or c in wanted]
-        found, self.skipped = [], {}
+        found, self.skipped, self._universe = [], {}, None
         for clone_id, version in active:
             try:
                 compiled, blocks = self._plans(clone_id, version)
@@ -418,6 +422,7 @@ class DecisionRuntime:
     def run(self, due: list[Due], on_batch: Callable[[list[Outcome]], None] | None = None) -> TickReport:
         report = TickReport(due=len(due), skipped=dict(self.skipped))
         self._rules = load_asset_rules(self.conn)  # the exchange's rules, read once per pass
+        self._universe = None
         resumed = self.resume_stale()
         claimed = self.claim(due)
         report.claimed, report.resumed = len(claimed), len(resumed)
