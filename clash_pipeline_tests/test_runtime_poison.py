@@ -35,8 +35,8 @@ def test_a_poison_clone_does_not_stop_the_others(trading_home, value):
     poison = _poison_clone(runtime.conn, value)
     # a run of the poison clone left `running` by a crashed worker, past its lease
     runtime.conn.execute(
-        "INSERT INTO decision_runs (clone_id, version, prompt_id, coin, tick_ms, context_label, status, engine, worker, "
-        "claimed_ms) VALUES (?, 1, 'strategy', 'BTC', ?, 'live', 'running', 'rules', 'dead', 0)",
+        "INSERT INTO decision_runs (clone_id, version, prompt_id, coin, tick_ms, context_label, status, engine, "
+        "worker, claimed_ms) VALUES (?, 1, 'strategy', 'BTC', ?, 'live', 'running', 'rules', 'dead', 0)",
         (poison, NOW_MS - NOW_MS % 900_000 - 900_000))
     report = runtime.tick()
     assert poison in report.skipped and "account_size_usd" in report.skipped[poison]

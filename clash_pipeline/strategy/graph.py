@@ -220,7 +220,7 @@ def size_problems(data: dict) -> list[Problem]:
         if _deeper_than(data.get(name), MAX_NESTING - 1):
             problems.append(Problem("-", name, f"nested deeper than the limit of {MAX_NESTING} levels"))
     if not problems and data.get("layout") is not None:
-        size = len(json.dumps(data["layout"], separators=(",", ":")).encode())
+        size = len(json.dumps(data["layout"], separators=(",", ":"), default=str).encode())
         if size > MAX_LAYOUT_BYTES:
             problems.append(Problem("-", "layout", f"{size:,} bytes: over the limit of {MAX_LAYOUT_BYTES:,}"))
     return problems

@@ -1,6 +1,7 @@
 """The `openai` engine: any OpenAI-compatible Chat Completions server, asked for structured output matching the
 action schema. A refusal, an empty reply, a reply that is not the schema (or a body that is not JSON at all), a
-timeout or an API error is recorded as such (the gates then reject it); it never raises into the worker. The API key is never logged or stored."""
+timeout or an API error is recorded as such (the gates then reject it); it never raises into the worker. The API
+key is never logged or stored."""
 
 from __future__ import annotations
 
