@@ -20,7 +20,7 @@ class SlowEngine:
     """Counts calls per run key; sleeps in the thread named 'slow'; a long from 'B', a short from anyone else."""
 
     calls: list[tuple[int, str, str]] = []
-    sleep_s = 0.25
+    sleep_s = 0.4
 
     def __init__(self, **_: object) -> None:
         pass
@@ -57,11 +57,11 @@ def test_a_slow_worker_keeps_its_leases_and_each_run_calls_the_model_once(tradin
     started = time.monotonic()
 
     def slow_pass():
-        a = trading_runtime(trading_home, clock=_clock(started), worker="A", lease_ms=300, heartbeat_s=0.05)
-        return a.run(a.due([1]))  # 4 runs x 0.25 s, well past the lease
+        a = trading_runtime(trading_home, clock=_clock(started), worker="A", lease_ms=600, heartbeat_s=0.05)
+        return a.run(a.due([1]))  # 4 runs x 0.4 s, well past the lease
 
     thread, result = _in_thread("slow", slow_pass)
-    b = trading_runtime(trading_home, clock=_clock(started), worker="B", lease_ms=300, heartbeat_s=0.05)
+    b = trading_runtime(trading_home, clock=_clock(started), worker="B", lease_ms=600, heartbeat_s=0.05)
     while not slow_engine.calls:  # A has claimed its runs and is in its first model call
         time.sleep(0.01)
     takeovers = 0

@@ -164,3 +164,19 @@ def test_the_largest_allowed_graph_compiles_well_under_a_second():
     compiled = compile_graph(parsed, universe)
     assert time.perf_counter() - started < 1.0
     assert len(compiled.prompts) == MAX_PROMPT_BLOCKS and all(len(p.assets) == 100 for p in compiled.prompts)
+
+
+def test_storing_and_loading_the_largest_graph_is_fast(memory):
+    from clash_pipeline.strategy import store
+
+    memory.execute("INSERT INTO hl_assets VALUES ('BTC', 'perp', '', 0, 'BTC', NULL, 'USDC', 5, 40, 56, 0, 0, 0)")
+    graph = _wide(MAX_PROMPT_BLOCKS, 8, 2)
+    graph["blocks"] = graph["blocks"][:MAX_BLOCKS]
+    ids = {b["id"] for b in graph["blocks"]}
+    graph["edges"] = [e for e in graph["edges"] if {e["source"], e["target"]} <= ids]
+    graph["layout"] = {"nodes": {b: {"x": 1.0, "y": 2.0} for b in sorted(ids)[:400]}}
+    started = time.perf_counter()
+    clone = store.create_clone(memory, "big", graph, "power")
+    loaded = store.get_clone(memory, clone.identity.clone_id)
+    assert time.perf_counter() - started < 1.0
+    assert len(loaded.graph.blocks) == MAX_BLOCKS

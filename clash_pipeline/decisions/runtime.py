@@ -49,7 +49,7 @@ from clash_pipeline.memory.db import connect, transaction
 from clash_pipeline.paper.broker import Broker
 from clash_pipeline.paper.fills import Fill, FillConfig, OrderSpec, Snapshot, fill_order
 from clash_pipeline.paper.market import LAST_PRICE, last_price_params, snapshot
-from clash_pipeline.strategy.graph import GraphInvalid, TradingCloneBlock, TradingPromptBlock
+from clash_pipeline.strategy.graph import TradingCloneBlock, TradingPromptBlock
 from clash_pipeline.strategy.packet import build_packet
 from clash_pipeline.strategy.plan import AssetPlan, CompiledGraph, compile_graph
 from clash_pipeline.strategy.selection import Universe
@@ -132,7 +132,7 @@ class DecisionRuntime:
         self.lease_ms = lease_ms
         self.heartbeat_s = heartbeat_s if heartbeat_s is not None else lease_ms / 3 / 1000
         self.skipped: dict[int, str] = {}
-        self._compiled: dict[tuple[int, int], tuple[CompiledGraph, dict] | Exception] = {}
+        self._compiled: dict[tuple[int, int], tuple[CompiledGraph, dict]] = {}
         self._engines: dict[str, object] = {}
         self._rules: dict[str, AssetRules] = {}
         self._universe: Universe | None = None  # loaded once per pass for the clones compiled in it
@@ -141,19 +141,13 @@ class DecisionRuntime:
     def _plans(self, clone_id: int, version: int) -> tuple[CompiledGraph, dict]:
         """A clone version's compiled plans and blocks, compiled once per process."""
         key = (clone_id, version)
-        if key not in self._compiled:
-            try:
-                clone = get_clone(self.conn, clone_id, version)
-                if self._universe is None:
-                    self._universe = Universe.load(self.conn)
-                compiled = compile_graph(clone.graph, self._universe)
-                self._compiled[key] = (compiled, {b.id: b for b in clone.graph.blocks})
-            except (GraphInvalid, KeyError, ValueError) as error:  # a stored graph that no longer loads
-                self._compiled[key] = error
-        found = self._compiled[key]
-        if isinstance(found, Exception):
-            raise found
-        return found
+        if key not in self._compiled:  # a graph that does not load raises (GraphInvalid) and is tried again later
+            clone = get_clone(self.conn, clone_id, version)
+            if self._universe is None:
+                self._universe = Universe.load(self.conn)
+            compiled = compile_graph(clone.graph, self._universe)
+            self._compiled[key] = (compiled, {b.id: b for b in clone.graph.blocks})
+        return self._compiled[key]
 
     def due(self, clone_ids: Iterable[int] | None = None, coin: str | None = None, force: bool = False) -> list[Due]:
         now = self.clock()
