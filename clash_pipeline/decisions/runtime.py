@@ -448,7 +448,7 @@ class DecisionRuntime:
                 try:
                     conn = conn or connect(path)
                     self.renew_leases(conn)
-                except sqlite3.Error:  # a busy database: the next beat tries again
+                except Exception:  # a busy database, say: the next beat tries again
                     log.warning("lease heartbeat of %s failed", self.worker, exc_info=True)
             if conn is not None:
                 conn.close()
