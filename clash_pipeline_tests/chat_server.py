@@ -1,5 +1,6 @@
 """A Chat Completions server on 127.0.0.1 for tests: the request's `model` picks the behaviour
-(valid, invalid, refuse, empty, slow, fail)."""
+(valid, invalid, refuse, empty, slow, fail; notjson / notjson-html: a 200 whose body is not JSON;
+notcompletion: JSON that is not a chat completion)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,11 @@ class ChatServer:
                 model = body["model"]
                 if model == "fail":
                     return self._send(500, {"error": {"message": "boom", "type": "server_error"}})
+                if model in ("notjson", "notjson-html"):
+                    return self._send_raw(200, b"<html><body>upstream proxy error</body></html>",
+                                          "application/json" if model == "notjson" else "text/html")
+                if model == "notcompletion":
+                    return self._send(200, {"status": "ok", "detail": "not a completion"})
                 if model == "slow":
                     time.sleep(server.slow_s)
                 content, refusal = json.dumps(VALID), None
@@ -45,9 +51,11 @@ class ChatServer:
                 })
 
             def _send(self, status: int, payload: dict) -> None:
-                data = json.dumps(payload).encode()
+                self._send_raw(status, json.dumps(payload).encode(), "application/json")
+
+            def _send_raw(self, status: int, data: bytes, content_type: str) -> None:
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 try:

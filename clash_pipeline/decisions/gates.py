@@ -3,6 +3,9 @@
 Every gate is evaluated and every failure is listed. A gate rounds to the exchange's rules only where that is
 safe, and says so: sizes round down to the lot; a limit buy rounds its price down and a sell up; stops and
 targets round toward the entry (tighter).
+
+The exchange's own rules bind too: a spot pair is long-only at leverage 1; an isolated-only asset trades isolated
+(the order says so); the leverage cap is the asset's margin tier for the position's notional after the order.
 """
 
 from __future__ import annotations
@@ -40,7 +43,19 @@ class GlobalBounds:
 class AssetRules:
     kind: str                       # perp | spot
     sz_decimals: int
-    max_leverage: int | None        # the exchange's, at the asset's margin tier
+    max_leverage: int | None        # the exchange's, at the asset's lowest margin tier
+    only_isolated: bool = False     # `onlyIsolated`, or marginMode strictIsolated / noCross
+    margin_tiers: tuple[tuple[float, int], ...] = ()  # (lower bound USD, max leverage), ascending
+
+    def leverage_cap(self, notional: Decimal) -> tuple[int | None, str]:
+        """The exchange's leverage cap for a position of `notional` USD, and where it comes from."""
+        if self.kind == "spot":
+            return 1, "spot 1"
+        tier = next(((low, lev) for low, lev in reversed(self.margin_tiers) if notional >= dec(low)), None)
+        if tier is None:
+            return self.max_leverage, f"exchange {self.max_leverage}"
+        cap = min(tier[1], self.max_leverage) if self.max_leverage else tier[1]
+        return cap, f"exchange {cap} (margin tier from {tier[0]:,.0f} USD)"
 
 
 @dataclass(frozen=True)
@@ -73,6 +88,7 @@ class OrderDraft:
     reduce_only: bool
     take_profit: Decimal | None
     stop_loss: Decimal | None
+    margin_mode: str = "cross"      # cross | isolated (isolated-only assets)
 
 
 @dataclass
@@ -143,10 +159,16 @@ def run_gates(gi: GateInput, bounds: GlobalBounds = GlobalBounds()) -> GateRepor
                      f"order {notional:.2f} USD (limits {low}..{high}), position after {position_after:.2f} USD "
                      f"(limit {max_position})")
         leverage = action.leverage or 1.0
-        caps = [controls.max_leverage, bounds.max_leverage] + ([gi.rules.max_leverage] if gi.rules.max_leverage else [])
+        exchange_cap, exchange = gi.rules.leverage_cap(position_after)
+        caps = [controls.max_leverage, bounds.max_leverage] + ([exchange_cap] if exchange_cap else [])
         report.check("leverage_limits", leverage <= min(caps),
                      f"leverage {leverage} (limit {min(caps)}: block {controls.max_leverage}, global "
-                     f"{bounds.max_leverage}, exchange {gi.rules.max_leverage})")
+                     f"{bounds.max_leverage}, {exchange})")
+        if gi.rules.kind == "spot":
+            report.check("spot_long_only", side == "buy", f"spot {gi.coin}: buying is allowed" if side == "buy"
+                         else f"spot {gi.coin} is long-only: {action.action} refused (no shorting spot)")
+    if gi.rules.only_isolated:
+        report.check("margin_mode", True, f"{gi.coin} trades isolated margin only: the order is isolated")
     rounded = round_size(size, gi.rules.sz_decimals)
     notes = [f"size {size:.8f} rounded down to the lot: {rounded}"] if rounded != size else [f"size {rounded}"]
     if price is not None and not valid_price(price, gi.rules.kind, gi.rules.sz_decimals):
@@ -171,7 +193,8 @@ def run_gates(gi: GateInput, bounds: GlobalBounds = GlobalBounds()) -> GateRepor
         # Targets and stops round toward the entry: a long's target down and stop up, a short's the reverse.
         report.order = OrderDraft(side, rounded, price, action.order_type, closing,
                                   _bracket(action.take_profit, gi.rules, up=side == "sell"),
-                                  _bracket(action.stop_loss, gi.rules, up=side == "buy"))
+                                  _bracket(action.stop_loss, gi.rules, up=side == "buy"),
+                                  "isolated" if gi.rules.only_isolated else "cross")
     return report
 
 
@@ -184,7 +207,7 @@ def gate_input_to_dict(gi: GateInput) -> dict:
     data = {f.name: getattr(gi, f.name) for f in dataclasses.fields(gi)}
     data["action"] = gi.action.model_dump(mode="json") if gi.action else None
     data["controls"] = gi.controls.model_dump(mode="json")
-    data["rules"] = dataclasses.asdict(gi.rules) if gi.rules else None
+    data["rules"] = {**vars(gi.rules), "margin_tiers": [list(t) for t in gi.rules.margin_tiers]} if gi.rules else None
     data["position_size"] = str(gi.position_size)
     return data
 
@@ -192,5 +215,10 @@ def gate_input_to_dict(gi: GateInput) -> dict:
 def gate_input_from_dict(data: dict) -> GateInput:
     return GateInput(**{**data, "action": Action.model_validate(data["action"]) if data["action"] else None,
                         "controls": ExecutionControls.model_validate(data["controls"]),
-                        "rules": AssetRules(**data["rules"]) if data["rules"] else None,
+                        "rules": _rules_from_dict(data["rules"]) if data["rules"] else None,
                         "position_size": Decimal(data["position_size"])})
+
+
+def _rules_from_dict(data: dict) -> AssetRules:
+    tiers = tuple((float(low), int(lev)) for low, lev in data.get("margin_tiers", ()))
+    return AssetRules(**{**data, "only_isolated": bool(data.get("only_isolated", False)), "margin_tiers": tiers})

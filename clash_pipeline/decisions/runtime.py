@@ -8,6 +8,12 @@
   action, every gate verdict, the dry-run order and its ledger events, and the run's final state are written in
   one transaction per batch. A crash before that leaves the run `running`: the next pass takes it over once
   its lease has run out and finishes it (or marks it failed after three attempts): never a half-written order.
+- Leases: a claim holds for `lease_ms` after its last heartbeat; while a pass works, a background thread renews
+  the leases of every run this worker holds (every `lease_ms / 3`), so a slow model call never loses one. A run
+  is recorded only by the claim that holds it (worker and attempt, still `running`): a run another worker took
+  over or finished is left as that worker wrote it.
+- Isolation: a clone whose graph no longer loads is skipped (named in the report); if a batch fails while
+  recording, each run is recorded on its own and the one that fails ends `failed` with its error.
 """
 
 from __future__ import annotations
@@ -16,10 +22,13 @@ import dataclasses
 import hashlib
 import logging
 import os
+import secrets
 import socket
 import sqlite3
+import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -36,14 +45,15 @@ from clash_pipeline.decisions.gates import (
     run_gates,
 )
 from clash_pipeline.market.exchange_rules import dec
-from clash_pipeline.memory.db import transaction
+from clash_pipeline.memory.db import connect, transaction
 from clash_pipeline.paper.broker import Broker
 from clash_pipeline.paper.fills import Fill, FillConfig, OrderSpec, Snapshot, fill_order
 from clash_pipeline.paper.market import LAST_PRICE, last_price_params, snapshot
 from clash_pipeline.strategy.graph import TradingCloneBlock, TradingPromptBlock
 from clash_pipeline.strategy.packet import build_packet
-from clash_pipeline.strategy.plan import AssetPlan, CompiledGraph
-from clash_pipeline.strategy.store import get_clone, validate
+from clash_pipeline.strategy.plan import AssetPlan, CompiledGraph, compile_graph
+from clash_pipeline.strategy.selection import Universe
+from clash_pipeline.strategy.store import get_clone
 from clash_pipeline.timeutil import HOUR_MS, interval_ms, now_ms
 
 log = logging.getLogger("clash_pipeline")
@@ -62,6 +72,15 @@ class Due:
     forced: bool
 
 
+@dataclass(frozen=True)
+class Claim:
+    """A run this worker holds: its id, its key and the attempt that took it (the lease token)."""
+
+    run_id: int
+    due: Due
+    attempt: int = 1
+
+
 @dataclass
 class Outcome:
     run_id: int
@@ -74,6 +93,7 @@ class Outcome:
     error: str | None = None
     payload: dict = field(default_factory=dict)
     elapsed_ms: float = 0.0
+    attempt: int = 1
 
 
 @dataclass
@@ -82,6 +102,8 @@ class TickReport:
     claimed: int = 0
     resumed: int = 0
     outcomes: list[Outcome] = field(default_factory=list)
+    lost: list[int] = field(default_factory=list)          # runs another worker took over: not recorded here
+    skipped: dict[int, str] = field(default_factory=dict)  # clone id -> why its graph did not load
 
     def counts(self) -> dict[str, int]:
         counts = {"held": 0, "rejected": 0, "ordered": 0, "failed": 0}
@@ -99,24 +121,31 @@ class DecisionRuntime:
     def __init__(self, conn: sqlite3.Connection, outbox: Outbox, *, clock: Callable[[], int] = now_ms,
                  bounds: GlobalBounds = GlobalBounds(), engine_settings: dict | None = None,
                  context_label: str = "live", worker: str | None = None, fills: FillConfig = FillConfig(),
-                 cadence: str | None = None) -> None:
+                 cadence: str | None = None, lease_ms: int = LEASE_MS, heartbeat_s: float | None = None) -> None:
         self.conn, self.outbox, self.clock, self.bounds = conn, outbox, clock, bounds
         self.fills, self.broker = fills, Broker(conn, fills)
         self.cadence = cadence  # a backtest's cadence overrides the prompt blocks' own
         self._bounds, self._fill_config = dataclasses.asdict(bounds), fills.as_dict()  # archived with every run
         self.engine_settings = engine_settings or {}
         self.context = context_label
-        self.worker = worker or f"{socket.gethostname()}:{os.getpid()}"
+        self.worker = worker or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        self.lease_ms = lease_ms
+        self.heartbeat_s = heartbeat_s if heartbeat_s is not None else lease_ms / 3 / 1000
+        self.skipped: dict[int, str] = {}
         self._compiled: dict[tuple[int, int], tuple[CompiledGraph, dict]] = {}
         self._engines: dict[str, object] = {}
+        self._rules: dict[str, AssetRules] = {}
+        self._universe: Universe | None = None  # loaded once per pass for the clones compiled in it
 
     # -- what is due ------------------------------------------------------------------------------------------
     def _plans(self, clone_id: int, version: int) -> tuple[CompiledGraph, dict]:
         """A clone version's compiled plans and blocks, compiled once per process."""
         key = (clone_id, version)
-        if key not in self._compiled:
+        if key not in self._compiled:  # a graph that does not load raises (GraphInvalid) and is tried again later
             clone = get_clone(self.conn, clone_id, version)
-            _, compiled = validate(self.conn, clone.graph)
+            if self._universe is None:
+                self._universe = Universe.load(self.conn)
+            compiled = compile_graph(clone.graph, self._universe)
             self._compiled[key] = (compiled, {b.id: b for b in clone.graph.blocks})
         return self._compiled[key]
 
@@ -126,9 +155,14 @@ class DecisionRuntime:
         active = [(c, v) for c, v in self.conn.execute(
             "SELECT clone_id, active_version FROM clones WHERE status = 'active' ORDER BY clone_id")
             if wanted is None or c in wanted]
-        found = []
+        found, self.skipped, self._universe = [], {}, None
         for clone_id, version in active:
-            compiled, blocks = self._plans(clone_id, version)
+            try:
+                compiled, blocks = self._plans(clone_id, version)
+            except Exception as error:  # one clone's bad graph never stops the others
+                self.skipped[clone_id] = f"clone {clone_id} version {version} skipped: {_one_line(error)}"
+                log.error(self.skipped[clone_id])
+                continue
             if not any(b.run_state == "running" for b in blocks.values() if isinstance(b, TradingCloneBlock)):
                 continue
             for prompt in compiled.prompts:
@@ -144,7 +178,7 @@ class DecisionRuntime:
         return [d for d in found if (d.clone_id, d.prompt_id, d.coin, d.tick_ms) not in taken]
 
     # -- claiming ---------------------------------------------------------------------------------------------
-    def claim(self, due: list[Due]) -> list[tuple[int, Due]]:
+    def claim(self, due: list[Due]) -> list[Claim]:
         """Insert a `running` row per due run; only the rows this worker inserted are its to decide."""
         claimed, stamp = [], self.clock()
         with transaction(self.conn):
@@ -157,22 +191,30 @@ class DecisionRuntime:
                     (d.clone_id, d.version, d.prompt_id, d.coin, d.tick_ms, int(d.forced), self.context, engine,
                      model, self.worker, stamp)).fetchone()
                 if row:
-                    claimed.append((row[0], d))
+                    claimed.append(Claim(row[0], d))
         return claimed
 
-    def resume_stale(self) -> list[tuple[int, Due]]:
-        """Take over runs left `running` past their lease (a worker died); fail those out of attempts."""
+    def resume_stale(self) -> list[Claim]:
+        """Take over runs whose lease ran out (no heartbeat for `lease_ms`: the worker died or hung); fail those
+        out of attempts. `claimed_ms` is the lease's last renewal."""
         stamp = self.clock()
         with transaction(self.conn):
             self.conn.execute(
                 "UPDATE decision_runs SET status = 'failed', finished_ms = ?, error = 'abandoned: the worker stopped "
                 "mid-run ' || attempts || ' times' WHERE status = 'running' AND claimed_ms < ? AND attempts >= ? "
-                "AND context_label = ?", (stamp, stamp - LEASE_MS, MAX_ATTEMPTS, self.context))
+                "AND context_label = ?", (stamp, stamp - self.lease_ms, MAX_ATTEMPTS, self.context))
             rows = self.conn.execute(
                 "UPDATE decision_runs SET worker = ?, claimed_ms = ?, attempts = attempts + 1 WHERE status = 'running' "
                 "AND claimed_ms < ? AND context_label = ? RETURNING run_id, clone_id, version, prompt_id, coin, "
-                "tick_ms, forced", (self.worker, stamp, stamp - LEASE_MS, self.context)).fetchall()
-        return [(run_id, Due(c, v, p, a, t, bool(f))) for run_id, c, v, p, a, t, f in rows]
+                "tick_ms, forced, attempts", (self.worker, stamp, stamp - self.lease_ms, self.context)).fetchall()
+        return [Claim(run_id, Due(c, v, p, a, t, bool(f)), n) for run_id, c, v, p, a, t, f, n in rows]
+
+    def renew_leases(self, conn: sqlite3.Connection | None = None) -> int:
+        """Heartbeat: renew the lease of every run this worker holds; the number renewed."""
+        conn = conn or self.conn
+        with transaction(conn):
+            return conn.execute("UPDATE decision_runs SET claimed_ms = ? WHERE worker = ? AND status = 'running' "
+                                "AND context_label = ?", (self.clock(), self.worker, self.context)).rowcount
 
     def _prompt_engine(self, d: Due) -> tuple[str, str | None]:
         _, blocks = self._plans(d.clone_id, d.version)
@@ -185,7 +227,7 @@ class DecisionRuntime:
             self._engines[name] = make_engine(name, **self.engine_settings.get(name, {}))
         return self._engines[name]
 
-    def decide(self, run_id: int, d: Due) -> Outcome:
+    def decide(self, run_id: int, d: Due, attempt: int = 1) -> Outcome:
         started = time.perf_counter()
         try:
             compiled, blocks = self._plans(d.clone_id, d.version)
@@ -214,11 +256,11 @@ class DecisionRuntime:
                        "bounds": self._bounds, "fill_config": self._fill_config,
                        "snapshot": snap.as_dict() if snap else None, "fill": fill.as_dict() if fill else None}
             return Outcome(run_id, d, status, proposal, gates, fill, snap, payload=payload,
-                           elapsed_ms=(time.perf_counter() - started) * 1000)
+                           elapsed_ms=(time.perf_counter() - started) * 1000, attempt=attempt)
         except Exception as error:  # a run always ends in a clear state
             log.exception("decision run %s failed", run_id)
-            return Outcome(run_id, d, "failed", error=f"{type(error).__name__}: {error}",
-                           elapsed_ms=(time.perf_counter() - started) * 1000)
+            return Outcome(run_id, d, "failed", error=_one_line(error),
+                           elapsed_ms=(time.perf_counter() - started) * 1000, attempt=attempt)
 
     def _account_state(self, d: Due, starting_usd: float) -> dict:
         """Equity, the position in this asset and the drawdown of the clone's account in this context."""
@@ -237,8 +279,9 @@ class DecisionRuntime:
 
     def _gate_input(self, d: Due, prompt: TradingPromptBlock, enabled: bool, proposal: Proposal, packet: dict,
                     account: dict) -> GateInput:
-        asset = self.conn.execute("SELECT kind, sz_decimals, max_leverage FROM hl_assets WHERE coin = ?",
-                                  (d.coin,)).fetchone()
+        if not self._rules:
+            self._rules = load_asset_rules(self.conn)
+        rules = self._rules.get(d.coin)
         mid = self.conn.execute(LAST_PRICE, last_price_params(d.coin, d.tick_ms)).fetchone()
         orders = self.conn.execute(
             "SELECT COUNT(*), MAX(o.created_ms) FROM orders o JOIN decision_runs r USING (run_id) WHERE o.clone_id = ? "
@@ -250,37 +293,86 @@ class DecisionRuntime:
         return GateInput(
             action=proposal.action, reply_status=proposal.reply_status, reply_error=proposal.error, coin=d.coin,
             enabled=enabled, controls=prompt.controls,
-            rules=AssetRules(*asset) if asset else None, mid=mid[0] if mid else None, as_of_ms=d.tick_ms,
+            rules=rules, mid=mid[0] if mid else None, as_of_ms=d.tick_ms,
             newest_context_ms=_newest_market_stamp(packet), cadence_ms=interval_ms(self.cadence or prompt.cadence),
             equity_usd=account["equity"], position_size=account["position"], orders_last_hour=orders[0],
             last_order_ms=orders[1], kill_switch=switch[0] if switch else None, drawdown_pct=account["drawdown"],
         )
 
     # -- recording --------------------------------------------------------------------------------------------
-    def record(self, outcomes: list[Outcome]) -> None:
-        """Payloads to the outbox (one object per batch), then every row of the batch in one transaction."""
+    def record(self, outcomes: list[Outcome]) -> list[int]:
+        """Payloads to the outbox (one object per batch), then every row of the batch in one transaction; if that
+        fails, each run on its own (the one that fails ends `failed` with its error). Returns the runs not
+        recorded because this worker no longer holds them."""
         if not outcomes:
-            return
-        bundle = {str(o.run_id): o.payload for o in outcomes if o.payload}
-        ref = self.outbox.enqueue(
-            "decision-payloads", [f"batch={outcomes[0].run_id}-{outcomes[-1].run_id}"],
-            orjson.dumps(bundle, default=str)) if bundle else None
+            return []
+        refs = self._enqueue(outcomes)
         stamp = self.clock()
-        with transaction(self.conn):
-            for o in outcomes:
-                self._record_one(o, ref if o.payload else None, stamp)
+        try:
+            with transaction(self.conn):
+                return [o.run_id for o in outcomes if not self._record_one(o, refs.get(o.run_id), stamp)]
+        except Exception:
+            log.exception("recording a batch of %d runs failed; recording each run on its own", len(outcomes))
+        lost = []
+        for o in outcomes:
+            try:
+                with transaction(self.conn):
+                    if not self._record_one(o, refs.get(o.run_id), stamp):
+                        lost.append(o.run_id)
+            except sqlite3.OperationalError:  # the database, not the run: leave it for the lease to retry
+                log.exception("decision run %s not recorded; it stays running", o.run_id)
+            except Exception as error:
+                log.exception("recording decision run %s failed", o.run_id)
+                failed = Outcome(o.run_id, o.due, "failed", error=f"recording failed: {_one_line(error)}",
+                                 elapsed_ms=o.elapsed_ms, attempt=o.attempt)
+                with transaction(self.conn):
+                    if not self._record_one(failed, None, stamp):
+                        lost.append(o.run_id)
+                o.status, o.error, o.gates, o.fill = "failed", failed.error, None, None
+        return lost
 
-    def _record_one(self, o: Outcome, ref, stamp: int) -> None:
+    def _enqueue(self, outcomes: list[Outcome]) -> dict[int, object]:
+        """The archive ref of each outcome's payload: one object per batch (per run if the batch will not
+        serialize; a payload that will not serialize is dropped and its run fails)."""
+        with_payload = [o for o in outcomes if o.payload]
+        if not with_payload:
+            return {}
+        name = f"batch={outcomes[0].run_id}-{outcomes[-1].run_id}"
+        try:
+            ref = self.outbox.enqueue("decision-payloads", [name], orjson.dumps(
+                {str(o.run_id): o.payload for o in with_payload}, default=str))
+            return {o.run_id: ref for o in with_payload}
+        except (TypeError, ValueError, orjson.JSONEncodeError):
+            log.exception("the payloads of %s do not serialize; archiving each run on its own", name)
+        refs = {}
+        for o in with_payload:
+            try:
+                refs[o.run_id] = self.outbox.enqueue("decision-payloads", [f"batch={o.run_id}-{o.run_id}"],
+                                                     orjson.dumps({str(o.run_id): o.payload}, default=str))
+            except (TypeError, ValueError, orjson.JSONEncodeError) as error:
+                o.status, o.error, o.gates, o.fill = "failed", f"payload not archivable: {_one_line(error)}", None, None
+        return refs
+
+    def _record_one(self, o: Outcome, ref, stamp: int) -> bool:
+        """Write one run, only if this worker's claim still holds it (False, and nothing written, if not)."""
         p, d = o.proposal, o.due
+        if o.status == "failed":
+            p = None
+        held = self.conn.execute(
+            "UPDATE decision_runs SET status = ?, finished_ms = ?, reply_status = ?, error = ?, payload_key = ?, "
+            "payload_sha256 = ?, latency_ms = ?, tokens_in = ?, tokens_out = ? WHERE run_id = ? AND status = 'running' "
+            "AND worker = ? AND attempts = ?",
+            (o.status, stamp, p.reply_status if p else None, o.error or (p.error if p else None),
+             ref.key if ref else None, ref.sha256 if ref else None, p.latency_ms if p else None,
+             p.tokens_in if p else None, p.tokens_out if p else None, o.run_id, self.worker, o.attempt)).rowcount
+        if not held:
+            log.warning("decision run %s was taken over by another worker: not recorded by %s", o.run_id, self.worker)
+            return False
+        if o.status == "failed":
+            return True
         _, blocks = self._plans(d.clone_id, d.version)
         starting = next(b.account_size_usd for b in blocks.values() if isinstance(b, TradingCloneBlock))
         account_id = self.broker.account(d.clone_id, self.context, d.tick_ms, dec(starting))
-        self.conn.execute(
-            "UPDATE decision_runs SET status = ?, finished_ms = ?, reply_status = ?, error = ?, payload_key = ?, "
-            "payload_sha256 = ?, latency_ms = ?, tokens_in = ?, tokens_out = ? WHERE run_id = ? AND status = 'running'",
-            (o.status, stamp, p.reply_status if p else None, o.error or (p.error if p else None),
-             ref.key if ref else None, ref.sha256 if ref else None, p.latency_ms if p else None,
-             p.tokens_in if p else None, p.tokens_out if p else None, o.run_id))
         if p and p.action:
             a = p.action
             self.conn.execute(
@@ -300,6 +392,7 @@ class DecisionRuntime:
                 (o.run_id, d.clone_id, d.coin, order.side, str(order.size), _text(order.price), order.order_type,
                  int(order.reduce_only), _text(order.take_profit), _text(order.stop_loss), cloid, stamp)).fetchone()
             detail = f"{order.side} {order.size} {d.coin} {order.order_type}" + (f" @ {order.price}" if order.price else "")
+            detail += " (isolated margin)" if order.margin_mode == "isolated" else ""  # also the margin_mode gate
             self.conn.execute("INSERT INTO execution_events (run_id, order_id, kind, detail, created_ms) VALUES "
                               "(?, ?, 'order_created', ?, ?) ON CONFLICT DO NOTHING",
                               (o.run_id, order_id[0] if order_id else None, detail, stamp))
@@ -317,24 +410,76 @@ class DecisionRuntime:
             failed = "; ".join(f"{g}: {why}" for g, ok, why in o.gates.verdicts if not ok)
             self.conn.execute("INSERT INTO execution_events (run_id, kind, detail, created_ms) VALUES "
                               "(?, 'order_rejected', ?, ?) ON CONFLICT DO NOTHING", (o.run_id, failed, stamp))
+        return True
 
     # -- a pass -----------------------------------------------------------------------------------------------
     def run(self, due: list[Due], on_batch: Callable[[list[Outcome]], None] | None = None) -> TickReport:
-        report = TickReport(due=len(due))
+        report = TickReport(due=len(due), skipped=dict(self.skipped))
+        self._rules = load_asset_rules(self.conn)  # the exchange's rules, read once per pass
+        self._universe = None
         resumed = self.resume_stale()
         claimed = self.claim(due)
         report.claimed, report.resumed = len(claimed), len(resumed)
         work = resumed + claimed
-        for start in range(0, len(work), BATCH):
-            outcomes = [self.decide(run_id, d) for run_id, d in work[start : start + BATCH]]
-            self.record(outcomes)
-            report.outcomes += outcomes
-            if on_batch:
-                on_batch(outcomes)
+        with self._heartbeat(bool(work)):
+            for start in range(0, len(work), BATCH):
+                outcomes = [self.decide(c.run_id, c.due, c.attempt) for c in work[start : start + BATCH]]
+                lost = set(self.record(outcomes))
+                report.lost += sorted(lost)
+                outcomes = [o for o in outcomes if o.run_id not in lost]
+                report.outcomes += outcomes
+                if on_batch:
+                    on_batch(outcomes)
         return report
+
+    @contextmanager
+    def _heartbeat(self, needed: bool) -> Iterator[None]:
+        """Renew this worker's leases every `heartbeat_s` on a thread of its own (own connection) while the
+        block runs: a slow model call never lets the lease run out."""
+        path = self.conn.execute("PRAGMA database_list").fetchone()[2]
+        if not needed or not path:
+            yield
+            return
+        stop = threading.Event()
+
+        def beat() -> None:
+            conn = None
+            while not stop.wait(self.heartbeat_s):
+                try:
+                    conn = conn or connect(path)
+                    self.renew_leases(conn)
+                except Exception:  # a busy database, say: the next beat tries again
+                    log.warning("lease heartbeat of %s failed", self.worker, exc_info=True)
+            if conn is not None:
+                conn.close()
+
+        thread = threading.Thread(target=beat, name=f"lease-heartbeat-{self.worker}", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
 
     def tick(self, clone_ids: Iterable[int] | None = None, coin: str | None = None, force: bool = False) -> TickReport:
         return self.run(self.due(clone_ids, coin, force))
+
+
+def load_asset_rules(conn: sqlite3.Connection) -> dict[str, AssetRules]:
+    """Every asset's exchange rules (lot, leverage, isolated-only, margin tiers), in two reads."""
+    tiers: dict[tuple[str, int], list[tuple[float, int]]] = {}
+    for dex, table_id, low, leverage in conn.execute(
+            "SELECT dex, margin_table_id, lower_bound_usd, max_leverage FROM hl_margin_tiers ORDER BY lower_bound_usd"):
+        tiers.setdefault((dex, table_id), []).append((low, leverage))
+    return {coin: AssetRules(kind, sz, lev, bool(isolated), tuple(tiers.get((dex, table), ())))
+            for coin, kind, sz, lev, isolated, dex, table in conn.execute(
+                "SELECT coin, kind, sz_decimals, max_leverage, only_isolated, dex, margin_table_id FROM hl_assets")}
+
+
+def _one_line(error: BaseException) -> str:
+    """An error as one line: its type and the start of its message."""
+    text = " ".join(str(error).split())
+    return f"{type(error).__name__}: {text[:500]}"
 
 
 def _asset_plan(compiled: CompiledGraph, d: Due) -> AssetPlan | None:

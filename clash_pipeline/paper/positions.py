@@ -8,8 +8,14 @@ from decimal import ROUND_HALF_EVEN, Decimal
 MICRO = Decimal("0.000001")
 
 
+LEDGER_LIMIT = 2**63  # SQLite's INTEGER: the ledger holds amounts strictly inside +/- this many micro-USDC
+
+
 def to_micro(usd: Decimal) -> int:
-    """USD to integer micro-USDC (banker's rounding): what the ledger stores, so sums are exact."""
+    """USD to integer micro-USDC (banker's rounding): what the ledger stores, so sums are exact. An amount the
+    ledger cannot hold (not finite, or beyond SQLite's 64-bit integers) is a ValueError naming it."""
+    if not usd.is_finite() or abs(usd) >= LEDGER_LIMIT * MICRO:
+        raise ValueError(f"{usd} USD is out of the ledger's range (finite, below {LEDGER_LIMIT * MICRO:.0f} USD)")
     return int((usd / MICRO).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
 
 

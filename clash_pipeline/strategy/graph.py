@@ -3,6 +3,10 @@
 Edges run only Data Stream -> Asset -> Trading Prompt -> Trading Clone; the graph has exactly one Trading Clone
 Block. Validation lists every problem, each naming the block id and field; nothing is stored for a rejected graph.
 Layout metadata rides along with a version and is ignored by compilation.
+
+Every number is finite and bounded, and a graph's size is limited (blocks, edges, prompt blocks, layout bytes,
+nesting depth): an oversized graph is refused before it is parsed, with one problem naming the limit, and
+validation is linear in the graph's size (no recursion).
 """
 
 from __future__ import annotations
@@ -20,16 +24,25 @@ from clash_pipeline.strategy.catalog import CADENCES, CHANNELS, PROFILES, defaul
 KIND_ORDER = ("data_stream", "asset", "trading_prompt", "trading_clone")
 NEXT_KIND = {"data_stream": "asset", "asset": "trading_prompt", "trading_prompt": "trading_clone"}
 
+MAX_BLOCKS = 500                 # blocks in one graph
+MAX_EDGES = 2_000                # edges in one graph
+MAX_PROMPT_BLOCKS = 20           # trading prompt blocks (each is a model call per asset per tick)
+MAX_LAYOUT_BYTES = 64 * 1024     # the canvas layout, as compact JSON
+MAX_NESTING = 12                 # depth of nested objects/lists anywhere in the graph document
+MAX_LIST = 500                   # entries of an asset block's select/include/exclude
+MAX_ACCOUNT_USD = 10_000_000.0   # a clone's paper account
+MAX_NOTIONAL_USD = 10_000_000.0  # position and order notional controls
+
 
 class _Block(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     id: str = Field(min_length=1, max_length=64)
 
 
 class DataStreamBlock(_Block):
     kind: Literal["data_stream"] = "data_stream"
-    source: str
-    profile: str | None = None
+    source: str = Field(max_length=64)
+    profile: str | None = Field(None, max_length=64)
     channels: dict[str, dict] = {}
 
     def effective_channels(self) -> dict[str, dict]:
@@ -45,25 +58,25 @@ class DataStreamBlock(_Block):
 
 class CategorySelection(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    category: str
-    subcategory: str | None = None
+    category: str = Field(max_length=64)
+    subcategory: str | None = Field(None, max_length=64)
 
 
 class AssetBlock(_Block):
     kind: Literal["asset"] = "asset"
-    select: list[CategorySelection] = []
-    include: list[str] = []
-    exclude: list[str] = []
+    select: list[CategorySelection] = Field([], max_length=MAX_LIST)
+    include: list[Annotated[str, Field(max_length=64)]] = Field([], max_length=MAX_LIST)
+    exclude: list[Annotated[str, Field(max_length=64)]] = Field([], max_length=MAX_LIST)
 
 
 class ExecutionControls(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     max_leverage: float = Field(3.0, gt=0, le=50)
-    max_position_notional_usd: float = Field(1000.0, gt=0)
-    order_types: list[Literal["market", "limit"]] = Field(["market", "limit"], min_length=1)
-    min_order_usd: float = Field(10.0, ge=10)
-    max_order_usd: float = Field(500.0, gt=0)
-    cooldown_s: int = Field(300, ge=0)
+    max_position_notional_usd: float = Field(1000.0, gt=0, le=MAX_NOTIONAL_USD)
+    order_types: list[Literal["market", "limit"]] = Field(["market", "limit"], min_length=1, max_length=2)
+    min_order_usd: float = Field(10.0, ge=10, le=MAX_NOTIONAL_USD)
+    max_order_usd: float = Field(500.0, gt=0, le=MAX_NOTIONAL_USD)
+    cooldown_s: int = Field(300, ge=0, le=7 * 86_400)
     max_orders_per_hour: int = Field(6, ge=1, le=120)
     stop_loss_pct: float | None = Field(5.0, gt=0, le=100)
     take_profit_pct: float | None = Field(10.0, gt=0, le=1000)
@@ -73,14 +86,14 @@ class TradingPromptBlock(_Block):
     kind: Literal["trading_prompt"] = "trading_prompt"
     prompt: str = Field(min_length=1, max_length=20_000)
     engine: Literal["hold", "rules", "openai"] = "rules"
-    model: str | None = None
-    cadence: str = "15m"
+    model: str | None = Field(None, max_length=200)
+    cadence: str = Field("15m", max_length=8)
     controls: ExecutionControls = ExecutionControls()
 
 
 class TradingCloneBlock(_Block):
     kind: Literal["trading_clone"] = "trading_clone"
-    account_size_usd: float = Field(10_000.0, gt=0)
+    account_size_usd: float = Field(10_000.0, gt=0, le=MAX_ACCOUNT_USD)
     run_state: Literal["running", "paused", "stopped"] = "running"
 
 
@@ -91,14 +104,14 @@ BLOCK_TYPES = {cls.model_fields["kind"].default: cls
 
 class Edge(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    source: str
-    target: str
+    source: str = Field(max_length=64)
+    target: str = Field(max_length=64)
 
 
 class Layout(BaseModel):
     """Canvas metadata: node positions and sizes by block id, and the viewport. Never compiled."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, allow_inf_nan=False)
     nodes: dict[str, dict[str, float]] = {}
     viewport: dict[str, float] = {}
 
@@ -152,14 +165,16 @@ def parse_graph(data: object) -> StrategyGraph:
     problems: list[Problem] = []
     if not isinstance(data, dict):
         raise GraphInvalid([Problem("-", "graph", "must be an object with blocks and edges")])
+    if size := size_problems(data):
+        raise GraphInvalid(size)
     unknown = set(data) - {"blocks", "edges", "layout"}
     problems += [Problem("-", key, "unknown top-level field") for key in sorted(unknown)]
     blocks = []
     for index, raw in enumerate(data.get("blocks") or []):
-        block_id = str(raw.get("id", f"#{index}")) if isinstance(raw, dict) else f"#{index}"
+        block_id = str(raw.get("id", f"#{index}"))[:64] if isinstance(raw, dict) else f"#{index}"
         kind = raw.get("kind") if isinstance(raw, dict) else None
         if kind not in BLOCK_TYPES:
-            problems.append(Problem(block_id, "kind", f"must be one of {list(BLOCK_TYPES)}, got {kind!r}"))
+            problems.append(Problem(block_id, "kind", f"must be one of {list(BLOCK_TYPES)}, got {kind!r:.40}"))
             continue
         try:
             blocks.append(BLOCK_TYPES[kind].model_validate(raw))
@@ -185,7 +200,48 @@ def parse_graph(data: object) -> StrategyGraph:
     return StrategyGraph(blocks=blocks, edges=edges, layout=layout)
 
 
+def size_problems(data: dict) -> list[Problem]:
+    """The graph document against the size limits, before any parsing: counts first, then nesting (iteratively),
+    then the layout's JSON size. Cheap on an oversized document: each check stops at its limit."""
+    blocks, edges = data.get("blocks"), data.get("edges")
+    problems = []
+    for name, items, limit in (("blocks", blocks, MAX_BLOCKS), ("edges", edges, MAX_EDGES)):
+        if items is not None and not isinstance(items, list):
+            problems.append(Problem("-", name, "must be a list"))
+        elif items and len(items) > limit:
+            problems.append(Problem("-", name, f"{len(items)} {name}: over the limit of {limit}"))
+    if problems:
+        return problems
+    prompts = sum(1 for b in blocks or [] if isinstance(b, dict) and b.get("kind") == "trading_prompt")
+    if prompts > MAX_PROMPT_BLOCKS:
+        problems.append(Problem("-", "blocks", f"{prompts} trading_prompt blocks: over the limit of "
+                                               f"{MAX_PROMPT_BLOCKS}"))
+    for name in ("blocks", "edges", "layout"):
+        if _deeper_than(data.get(name), MAX_NESTING - 1):
+            problems.append(Problem("-", name, f"nested deeper than the limit of {MAX_NESTING} levels"))
+    if not problems and data.get("layout") is not None:
+        size = len(json.dumps(data["layout"], separators=(",", ":"), default=str).encode())
+        if size > MAX_LAYOUT_BYTES:
+            problems.append(Problem("-", "layout", f"{size:,} bytes: over the limit of {MAX_LAYOUT_BYTES:,}"))
+    return problems
+
+
+def _deeper_than(value: object, limit: int) -> bool:
+    """Whether lists/objects nest more than `limit` levels below `value` (iterative, stops early)."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        if depth > limit:
+            return True
+        stack += [(child, depth + 1) for child in children if isinstance(child, dict | list)]
+    return False
+
+
 def _structure_problems(blocks: list, edges: list[Edge]) -> list[Problem]:
+    """Ids, per-block rules, edge kinds, cycles and dangling blocks: linear in blocks + edges."""
     problems = []
     ids: dict[str, object] = {}
     for block in blocks:
@@ -219,12 +275,11 @@ def _structure_problems(blocks: list, edges: list[Edge]) -> list[Problem]:
             problems.append(Problem(edge.source, "edges", f"a {source.kind} block cannot feed a {target.kind} block "
                                                           f"({edge.source} -> {edge.target})"))
     problems += _cycle_problems(ids, edges)
+    sources, targets = {e.source for e in edges}, {e.target for e in edges}
     for block in blocks:
-        outgoing = [e for e in edges if e.source == block.id]
-        incoming = [e for e in edges if e.target == block.id]
-        if block.kind != "trading_clone" and not outgoing:
+        if block.kind != "trading_clone" and block.id not in sources:
             problems.append(Problem(block.id, "edges", f"dangling {block.kind} block: it feeds nothing"))
-        if block.kind != "data_stream" and not incoming:
+        if block.kind != "data_stream" and block.id not in targets:
             problems.append(Problem(block.id, "edges", f"dangling {block.kind} block: nothing feeds it"))
     return problems
 
@@ -253,23 +308,26 @@ def _stream_problems(block: DataStreamBlock) -> list[Problem]:
 
 
 def _cycle_problems(ids: dict, edges: list[Edge]) -> list[Problem]:
+    """The first cycle found (from the smallest id), by an iterative depth-first search."""
     graph: dict[str, list[str]] = {}
     for edge in edges:
         graph.setdefault(edge.source, []).append(edge.target)
-    state: dict[str, int] = {}
-
-    def visit(node: str, path: list[str]) -> list[str] | None:
-        state[node] = 1
-        for nxt in graph.get(node, []):
-            if state.get(nxt) == 1:
-                return path + [node, nxt]
-            if nxt not in state and (cycle := visit(nxt, path + [node])):
-                return cycle
-        state[node] = 2
-        return None
-
-    for node in sorted(ids):
-        if node not in state and (cycle := visit(node, [])):
-            start = cycle.index(cycle[-1])
-            return [Problem(cycle[-1], "edges", "the graph is not a DAG: " + " -> ".join(cycle[start:]))]
+    state: dict[str, int] = {}  # 1 on the current path, 2 done
+    for root in sorted(ids):
+        if root in state:
+            continue
+        path, stack = [root], [iter(graph.get(root, ()))]
+        state[root] = 1
+        while stack:
+            nxt = next(stack[-1], None)
+            if nxt is None:
+                state[path.pop()] = 2
+                stack.pop()
+            elif state.get(nxt) == 1:
+                cycle = path[path.index(nxt):] + [nxt]
+                return [Problem(nxt, "edges", "the graph is not a DAG: " + " -> ".join(cycle))]
+            elif nxt not in state:
+                state[nxt] = 1
+                path.append(nxt)
+                stack.append(iter(graph.get(nxt, ())))
     return []

@@ -170,24 +170,32 @@ def compile_graph(graph: StrategyGraph, universe: Universe) -> CompiledGraph:
     """Read plans for every (prompt block, enabled asset); GraphInvalid if an asset selection resolves to
     nothing or names an unknown asset."""
     blocks = {b.id: b for b in graph.blocks}
+    feeding: dict[str, list[str]] = {}  # target -> sources, built once: linear in the edges
+    for edge in graph.edges:
+        feeding.setdefault(edge.target, []).append(edge.source)
     asset_blocks = [b for b in graph.blocks if isinstance(b, AssetBlock)]
     resolutions, problems = resolve_all(asset_blocks, universe)
     if problems:
         raise GraphInvalid(problems)
+    channels_of: dict[str, dict[str, dict]] = {}  # each stream's effective channels, computed once
     prompts = []
     for prompt in sorted((b for b in graph.blocks if isinstance(b, TradingPromptBlock)), key=lambda b: b.id):
-        streams_by_coin: dict[str, list[DataStreamBlock]] = {}
-        for asset_id in graph.feeding(prompt.id):
-            streams = [blocks[s] for s in graph.feeding(asset_id)]
+        streams_by_coin: dict[str, dict[str, DataStreamBlock]] = {}
+        for asset_id in sorted(set(feeding.get(prompt.id, ()))):
+            streams = [blocks[s] for s in sorted(set(feeding.get(asset_id, ())))]
             for coin in resolutions[asset_id].enabled:
-                seen = streams_by_coin.setdefault(coin, [])
-                seen += [s for s in streams if s not in seen]
+                seen = streams_by_coin.setdefault(coin, {})
+                for stream in streams:
+                    seen.setdefault(stream.id, stream)
         assets = []
         for coin in sorted(streams_by_coin):
             symbol = universe.bases.get(coin, coin)
             channels: dict[tuple[str, str], dict] = {}
-            for stream in sorted(streams_by_coin[coin], key=lambda s: s.id):
-                for channel, options in sorted(stream.effective_channels().items()):
+            for stream_id in sorted(streams_by_coin[coin]):
+                stream = streams_by_coin[coin][stream_id]
+                if stream_id not in channels_of:
+                    channels_of[stream_id] = stream.effective_channels()
+                for channel, options in sorted(channels_of[stream_id].items()):
                     channels.setdefault((stream.source, channel), options)  # the first stream (by id) wins
             reads = tuple(read for (source, channel), options in sorted(channels.items())
                           for read in channel_reads(source, channel, options, coin, symbol))
