@@ -10,13 +10,8 @@ import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from clash_pipeline.strategy.graph import AssetBlock, Problem
-
-CATEGORIES = {
-    "All": (), "Perps": (), "Spot": (), "Trending": (), "Spot quotes": ("USDC", "USDH", "USDT"),
-    "Crypto": ("AI", "DeFi", "Gaming", "Layer 1", "Layer 2", "Meme"),
-    "Tradfi": ("Stocks", "Indices", "Commodities", "FX", "Pre-IPO"),
-}
+from clash_pipeline.strategy.graph import AssetBlock, CategorySelection, Problem
+from clash_pipeline.universe.vocabulary import Choice, canonical
 
 
 @dataclass(frozen=True)
@@ -49,23 +44,31 @@ class Resolution:
     reasons: dict[str, list[str]] = field(default_factory=dict)
 
 
+def _stored(choice: CategorySelection) -> Choice:
+    """The seed's words (`Defi`, `Spot/USDC`, `Crypto`/`All`) in the taxonomy's stored form."""
+    return canonical(choice.category, choice.subcategory)
+
+
 def selection_problems(block: AssetBlock) -> list[Problem]:
     problems = []
     for i, choice in enumerate(block.select):
-        if choice.category not in CATEGORIES:
-            problems.append(Problem(block.id, f"select.{i}.category",
-                                    f"unknown category {choice.category!r}; known: {list(CATEGORIES)}"))
-        elif choice.subcategory and choice.subcategory not in CATEGORIES[choice.category]:
-            problems.append(Problem(block.id, f"select.{i}.subcategory", f"unknown subcategory {choice.subcategory!r}"
-                                    f" of {choice.category}; known: {list(CATEGORIES[choice.category])}"))
+        try:
+            _stored(choice)
+        except ValueError as error:
+            field = "subcategory" if "subcategory" in str(error) else "category"
+            problems.append(Problem(block.id, f"select.{i}.{field}", str(error)))
     return problems
 
 
 def resolve(block: AssetBlock, universe: Universe) -> tuple[Resolution, list[Problem]]:
     problems = selection_problems(block)
     admitted: dict[str, list[str]] = {}
-    for choice in block.select:
-        label = choice.category + (f"/{choice.subcategory}" if choice.subcategory else "")
+    for given in block.select:
+        try:
+            choice = _stored(given)
+        except ValueError:
+            continue  # reported by selection_problems
+        label = choice.label
         for coin, rows in sorted(universe.categories.items()):
             if choice.category == "All" or any(cat == choice.category and (not choice.subcategory or sub == choice.subcategory)
                                                for cat, sub in rows):
