@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from clash_pipeline.strategy.graph import AssetBlock, CategorySelection, Problem
+from clash_pipeline.universe.names import display_name
 from clash_pipeline.universe.vocabulary import Choice, canonical
 
 
@@ -23,19 +24,25 @@ class Universe:
     bases: dict[str, str]                       # coin -> symbol for context links (BTC, TSLA, HYPE for @107)
     delisted: frozenset[str]
     categories: dict[str, frozenset[tuple[str, str]]]
+    shown: dict[str, str] = field(default_factory=dict)  # coin -> display name (@107 -> HYPE/USDC)
 
     @classmethod
     def load(cls, conn: sqlite3.Connection) -> Universe:
-        rows = conn.execute("SELECT coin, kind, display_name, is_delisted, base FROM hl_assets").fetchall()
+        rows = conn.execute("SELECT coin, kind, quote, is_delisted, base FROM hl_assets").fetchall()
         categories: dict[str, set[tuple[str, str]]] = {}
         for coin, category, subcategory in conn.execute("SELECT coin, category, subcategory FROM asset_categories"):
             categories.setdefault(coin, set()).add((category, subcategory))
-        return cls({c: k for c, k, *_ in rows}, {n: c for c, _, n, *_ in rows},
+        shown = {c: display_name(c, k, b, q) for c, k, q, _, b in rows}
+        return cls({c: k for c, k, *_ in rows}, {n: c for c, n in shown.items()},
                    {c: (b if k == "spot" and b else c.split(":", 1)[-1]) for c, k, _, _, b in rows},
-                   frozenset(c for c, _, _, d, _ in rows if d), {c: frozenset(v) for c, v in categories.items()})
+                   frozenset(c for c, _, _, d, _ in rows if d), {c: frozenset(v) for c, v in categories.items()}, shown)
 
     def coin(self, name: str) -> str | None:
         return name if name in self.kinds else self.names.get(name)
+
+    def display(self, coin: str) -> str:
+        """The readable name of a coin of the universe (HYPE/USDC for @107)."""
+        return self.shown.get(coin, coin)
 
 
 @dataclass
