@@ -3,12 +3,16 @@ links derived from the whole universe, the links that applied (and why) in the p
 
 from __future__ import annotations
 
+import json
+
+from clash_pipeline.cli import main
 from clash_pipeline.decisions.prompting import assemble
 from clash_pipeline.ingest import defillama as dl
 from clash_pipeline.ingest import hyperliquid as hl
 from clash_pipeline.ingest import polymarket as pm
 from clash_pipeline.links.defillama import load_overrides
 from clash_pipeline.links.polymarket import load_mapping, universe_symbols
+from clash_pipeline.memory.db import open_memory
 from clash_pipeline.sources.http import SourceHttp
 from clash_pipeline.sources.polymarket.client import PolymarketClient
 from clash_pipeline.sources.polymarket.replay import PolymarketReplay
@@ -90,3 +94,18 @@ def test_spot_pairs_read_as_base_quote_in_packets_and_prompts(memory):
     assert (packet["asset"], packet["name"]) == ("@107", "HYPE/USDC")
     user = assemble("buy low", packet["asset"], ExecutionControls(), 1000.0, packet)[1]["content"]
     assert '"asset":"HYPE/USDC"' in user and '"asset":"@107"' in user  # the name for the model, the id beside it
+
+
+def test_the_cli_shows_the_name_and_json_keeps_the_wire_id_beside_it(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("CLASH_HOME", str(tmp_path))
+    conn = open_memory(tmp_path / "market_memory.sqlite")
+    hl.write_universe(conn, hl.pull_snapshot(replay_client(NOW_MS), []), load_taxonomy())
+    conn.close()
+    path = tmp_path / "graph.json"
+    path.write_text(custom_graph(["@107"], {"hyperliquid": "price_action"}).model_dump_json())
+    assert main(["graph", "preview", str(path)]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if "reads ->" in line]
+    assert lines and lines[0].split()[0] == "HYPE/USDC"
+    assert main(["graph", "preview", str(path), "--json"]) == 0
+    asset = json.loads(capsys.readouterr().out)["plan"]["prompts"][0]["assets"][0]
+    assert (asset["coin"], asset["name"]) == ("@107", "HYPE/USDC")

@@ -89,7 +89,7 @@ def cmd_asset_latest(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(packet, indent=2))
         return 0
-    print(f"{packet['asset']} ({packet['symbol']}) as of {packet['as_of_ms']}")
+    print(f"{packet.get('name', packet['asset'])} ({packet['symbol']}) as of {packet['as_of_ms']}")
     for name, channel in packet["channels"].items():
         for read, body in channel["reads"].items():
             latest = body["rows"][-1] if body["rows"] else None
