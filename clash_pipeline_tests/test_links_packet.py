@@ -109,3 +109,12 @@ def test_the_cli_shows_the_name_and_json_keeps_the_wire_id_beside_it(tmp_path, m
     assert main(["graph", "preview", str(path), "--json"]) == 0
     asset = json.loads(capsys.readouterr().out)["plan"]["prompts"][0]["assets"][0]
     assert (asset["coin"], asset["name"]) == ("@107", "HYPE/USDC")
+
+
+def test_asset_links_report_says_which_polymarket_rules_linked(memory):
+    from clash_pipeline.links.report import asset_links
+
+    report = asset_links(_memory(memory), "UBTC/USDC")
+    assert report["asset"]["coin"] == "@142"
+    assert report["polymarket_rules"] and all(r["symbol"] == "UBTC" for r in report["polymarket_rules"])
+    assert sum(r["markets"] for r in report["polymarket_rules"]) == report["polymarket_linked_markets"]

@@ -24,7 +24,8 @@ def runs_table(outcomes, names: dict[str, str] | None = None) -> str:
             what = "; ".join(g for g, ok, _ in o.gates.verdicts if not ok)
         else:
             what = o.error or (o.proposal.action.reason[:60] if o.proposal and o.proposal.action else "")
-        lines.append(f"{o.run_id:>6} {o.due.clone_id:>6} {o.due.prompt_id:<14} {names.get(o.due.coin, o.due.coin):<10} {o.status:<9} "
+        coin = names.get(o.due.coin, o.due.coin)
+        lines.append(f"{o.run_id:>6} {o.due.clone_id:>6} {o.due.prompt_id:<14} {coin:<10} {o.status:<9} "
                      f"{action:<11} {what}")
     return "\n".join(lines)
 
@@ -110,7 +111,8 @@ def cmd_accounts(args: argparse.Namespace) -> int:
               f"trades {m['trades']}, fees {m['fees_usd']:.2f}, funding {m['funding_usd']:.2f}, "
               f"ledger {'balanced' if r['reconciliation']['balanced'] else 'NOT BALANCED'}")
         for coin, p in r["positions"].items():
-            print(f"  {names.get(coin, coin):<10} {p['size']:>14} @ {p['entry']}  SL {p['stop_loss']}  TP {p['take_profit']}")
+            print(f"  {names.get(coin, coin):<10} {p['size']:>14} @ {p['entry']}  SL {p['stop_loss']}  "
+                  f"TP {p['take_profit']}")
     return 0
 
 

@@ -30,7 +30,8 @@ def _metadata(report: TickReport, names: dict[str, str] | None = None) -> dict:
         order = o.gates.order if o.gates else None
         what = (f"{order.side} {order.size} {order.order_type}" if order else
                 ", ".join(g for g, ok, _ in o.gates.verdicts if not ok) if o.gates else o.error or "")
-        rows.append(f"| {o.run_id} | {o.due.clone_id} | {o.due.prompt_id} | {names.get(o.due.coin, o.due.coin)} | {o.status} | {action} "
+        coin = names.get(o.due.coin, o.due.coin)
+        rows.append(f"| {o.run_id} | {o.due.clone_id} | {o.due.prompt_id} | {coin} | {o.status} | {action} "
                     f"| {what} |")
     return {
         "dagster/row_count": len(report.outcomes), "pairs_due": report.due, "claimed": report.claimed,

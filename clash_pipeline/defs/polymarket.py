@@ -5,6 +5,7 @@ from datetime import timedelta
 import dagster as dg
 
 from clash_pipeline.defs.checks import freshness_check
+from clash_pipeline.defs.hyperliquid_snapshot import hyperliquid_asset_universe
 from clash_pipeline.defs.metadata import load_metadata, raw_metadata
 from clash_pipeline.defs.resources import MarketMemoryResource, SourcesResource
 from clash_pipeline.ingest import polymarket as ingest
@@ -27,7 +28,7 @@ def polymarket_snapshot_raw(context: dg.AssetExecutionContext, sources: SourcesR
     return dg.Output(raws, metadata=raw_metadata(raws))
 
 
-@dg.asset(group_name=GROUP, kinds={"sqlite"},
+@dg.asset(group_name=GROUP, kinds={"sqlite"}, deps=[hyperliquid_asset_universe],  # links read the universe
           check_specs=[dg.AssetCheckSpec("binary_prices_in_range", asset="polymarket_markets", blocking=True),
                        dg.AssetCheckSpec("no_duplicate_keys", asset="polymarket_markets")])
 def polymarket_markets(polymarket_snapshot_raw: list[RawResponse], market_memory: MarketMemoryResource):

@@ -152,8 +152,9 @@ def channel_reads(source: str, channel: str, options: dict, coin: str, symbol: s
                       "volume_usd", "end_ms", "closed"),
                      (("symbol = ?", (symbol,)), (f"horizon IN ({marks})", horizons), ("rank < ?", (options["max_closed"],))),
                      "ts_ms", 2 + options["max_closed"], latest_only=True, tiebreak=("horizon", "rank")),
-                Read(key, "links", PM_LINKS, ("updated_ms", "market_id", "rule", "question"), (("symbol = ?", (symbol,)),),
-                     "updated_ms", 2 + options["max_closed"], latest_only=True, tiebreak=("market_id",))]
+                Read(key, "links", PM_LINKS, ("updated_ms", "market_id", "rule", "question"),
+                     (("symbol = ?", (symbol,)),), "updated_ms", 2 + options["max_closed"], latest_only=True,
+                     tiebreak=("market_id",))]
     if source == "defillama":
         days, linked = options["days"], (LINKED_CHAINS, (symbol,))
         daily = {"known_after_ms": DAY_MS, "window_ms": days * DAY_MS, "tiebreak": ("subject",)}

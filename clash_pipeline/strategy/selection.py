@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from clash_pipeline.strategy.graph import AssetBlock, CategorySelection, Problem
 from clash_pipeline.universe.names import display_name
-from clash_pipeline.universe.vocabulary import Choice, canonical
+from clash_pipeline.universe.vocabulary import Choice, UnknownWord, canonical
 
 
 @dataclass(frozen=True)
@@ -61,9 +61,8 @@ def selection_problems(block: AssetBlock) -> list[Problem]:
     for i, choice in enumerate(block.select):
         try:
             _stored(choice)
-        except ValueError as error:
-            field = "subcategory" if "subcategory" in str(error) else "category"
-            problems.append(Problem(block.id, f"select.{i}.{field}", str(error)))
+        except UnknownWord as error:
+            problems.append(Problem(block.id, f"select.{i}.{error.part}", str(error)))
     return problems
 
 
@@ -73,7 +72,7 @@ def resolve(block: AssetBlock, universe: Universe) -> tuple[Resolution, list[Pro
     for given in block.select:
         try:
             choice = _stored(given)
-        except ValueError:
+        except UnknownWord:
             continue  # reported by selection_problems
         label = choice.label
         for coin, rows in sorted(universe.categories.items()):

@@ -23,6 +23,14 @@ SUBCATEGORY_WORDS = {"defi": "DeFi", "layer1": "Layer 1", "l1": "Layer 1", "laye
 ALL = "all"
 
 
+class UnknownWord(ValueError):
+    """A selection word the vocabulary does not know; `part` is "category" or "subcategory"."""
+
+    def __init__(self, part: str, message: str):
+        super().__init__(message)
+        self.part = part
+
+
 @dataclass(frozen=True)
 class Choice:
     """A selection in stored form; `subcategory` None means the whole category."""
@@ -40,17 +48,18 @@ def _key(word: str) -> str:
 
 
 def canonical(category: str, subcategory: str | None = None) -> Choice:
-    """The stored form of a selection; ValueError naming the known words when a word is unknown."""
+    """The stored form of a selection; UnknownWord naming the known words when a word is unknown."""
     if subcategory is None and "/" in category:
         category, subcategory = (part.strip() for part in category.split("/", 1))
     by_key = {_key(name): name for name in STORED}
     stored = by_key.get(_key(category)) or CATEGORY_WORDS.get(_key(category))
     if stored is None:
-        raise ValueError(f"unknown category {category!r}; known: {list(STORED)}")
+        raise UnknownWord("category", f"unknown category {category!r}; known: {list(STORED)}")
     if subcategory is None or _key(subcategory) in ("", ALL):
         return Choice(stored)
     subs = {_key(name): name for name in STORED[stored]}
     sub = subs.get(_key(subcategory)) or SUBCATEGORY_WORDS.get(_key(subcategory))
     if sub is None or sub not in STORED[stored]:
-        raise ValueError(f"unknown subcategory {subcategory!r} of {stored}; known: {['All', *STORED[stored]]}")
+        raise UnknownWord("subcategory",
+                          f"unknown subcategory {subcategory!r} of {stored}; known: {['All', *STORED[stored]]}")
     return Choice(stored, sub)
