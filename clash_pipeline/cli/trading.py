@@ -41,7 +41,8 @@ def cmd_decisions(args: argparse.Namespace) -> int:
             print(json.dumps(story, indent=2, default=str))
             return 0
         run = story["run"]
-        print(f"run {run['run_id']}: clone {run['clone_id']} v{run['version']} {run['prompt_id']} {run['coin']} "
+        coin = display_names(runtime.conn).get(run["coin"], run["coin"])
+        print(f"run {run['run_id']}: clone {run['clone_id']} v{run['version']} {run['prompt_id']} {coin} "
               f"tick {run['tick_ms']} -> {run['status']} ({run['engine']}, reply {run['reply_status']})")
         if run["error"]:
             print(f"  error: {run['error']}")
