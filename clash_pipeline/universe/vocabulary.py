@@ -10,11 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 # stored category -> its stored subcategories (the ones a selection can name)
-STORED: dict[str, tuple[str, ...]] = {
-    "All": (), "Perps": (), "Trending": (),
+STORED: dict[str, tuple[str, ...]] = {  # in the seed's order
+    "All": (), "Perps": (),
     "Spot": ("USDC", "USDH", "USDT"),
     "Crypto": ("AI", "DeFi", "Gaming", "Layer 1", "Layer 2", "Meme"),
     "Tradfi": ("Stocks", "Indices", "Commodities", "FX", "Pre-IPO"),
+    "Trending": (),
 }
 # the seed's words, where they differ from the stored form (keys lower-cased)
 CATEGORY_WORDS = {"spot quotes": "Spot", "tradfi": "Tradfi", "trad-fi": "Tradfi"}
