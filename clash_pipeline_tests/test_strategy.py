@@ -147,7 +147,8 @@ def test_channel_merging_and_read_plan_shape(universe_memory):
     btc = [(r.channel, r.name) for r in plans["momentum", "BTC"].reads]
     assert btc == [("defillama.capital_flows", "flows"), ("hyperliquid.book", "book"), ("hyperliquid.candles", "candles"),
                    ("hyperliquid.funding", "pressure"), ("hyperliquid.funding", "history"),
-                   ("hyperliquid.liquidity", "liquidity"), ("polymarket.markets", "markets")]
+                   ("hyperliquid.liquidity", "liquidity"), ("polymarket.markets", "markets"),
+                   ("polymarket.markets", "links"), ("defillama.capital_flows", "links")]
     candles = next(r for r in plans["momentum", "BTC"].reads if r.name == "candles")
     assert (candles.table, candles.limit, candles.known_after_ms, candles.window_ms) == \
         ("hl_candles", 144, 5 * MINUTE_MS, 144 * 5 * MINUTE_MS)

@@ -14,16 +14,17 @@ def test_rules_in_order():
     assert taxonomy.categorize(Asset("BTC", "perp"))[1] == ("Crypto", "Layer 1", "symbols:BTC")
     assert taxonomy.categorize(Asset("xyz:NEW", "perp", "xyz"))[1] == ("Tradfi", "Stocks", "dexes:xyz")
     spot = taxonomy.categorize(Asset("@232", "spot", base="HYPE", quote="USDH"))
-    assert [row[:2] for row in spot] == [("Spot", ""), ("Spot quotes", "USDH"), ("Crypto", "Layer 1")]
+    assert [row[:2] for row in spot] == [("Spot", ""), ("Spot", "USDH"), ("Crypto", "Layer 1")]
     unknown = taxonomy.categorize(Asset("ZZZ", "perp", api_category="weird"))
-    assert unknown == [("Perps", "", "kind:perp"), ("Uncategorized", "", "api category 'weird' not mapped")]
+    assert unknown == [("Perps", "", "kind:perp"),
+                       ("Uncategorized", "", "api category 'weird' not mapped, no rule matched")]
 
 
 def test_an_extension_file_adds_rules_and_versions_the_rows(tmp_path):
     extension = tmp_path / "mine.toml"
     extension.write_text('version = 3\n[api_categories]\nweird = ["Crypto", "Gaming"]\n')
     taxonomy = load_taxonomy(extension=extension)
-    assert taxonomy.version == "1+3"
+    assert taxonomy.version == "2.1+3"
     assert taxonomy.categorize(Asset("ZZZ", "perp", api_category="weird"))[1][:2] == ("Crypto", "Gaming")
 
 
@@ -39,7 +40,7 @@ def test_universe_keeps_every_asset(memory):
     ingest.write_universe(memory, raws, load_taxonomy())
     coins = {c for (c,) in memory.execute("SELECT coin FROM hl_assets")}
     categorized = {c for (c,) in memory.execute("SELECT DISTINCT coin FROM asset_categories "
-                                                "WHERE category NOT IN ('Perps', 'Spot', 'Spot quotes', 'Trending')")}
+                                                "WHERE category NOT IN ('Perps', 'Spot', 'Trending')")}
     assert coins == categorized
     assert memory.execute("SELECT asset_id, only_isolated FROM hl_assets WHERE coin = 'xyz:TSLA'").fetchone() == \
         (110_000, 1)

@@ -81,7 +81,10 @@ def recent_runs(conn, since_run: int | None, limit: int = 40) -> str:
         "LEFT JOIN decision_actions a USING (run_id) LEFT JOIN orders o USING (run_id) WHERE r.run_id > ? "
         "ORDER BY r.run_id LIMIT ?", (since_run or 0, limit)).fetchall()
     lines = [f"{'run':>5} {'clone':<12} {'strategy':<13} {'asset':<9} {'verdict':<9} {'action':<11} order / failing gates"]
-    lines += [f"{r[0]:>5} {r[1]:<12} {r[2]:<13} {r[3]:<9} {r[4]:<9} {r[5]:<11} {r[6]}" for r in rows]
+    from clash_pipeline.universe.names import display_names
+
+    names = display_names(conn)
+    lines += [f"{r[0]:>5} {r[1]:<12} {r[2]:<13} {names.get(r[3], r[3]):<9} {r[4]:<9} {r[5]:<11} {r[6]}" for r in rows]
     (total,) = conn.execute("SELECT COUNT(*) FROM decision_runs").fetchone()
     counts = dict(conn.execute("SELECT status, COUNT(*) FROM decision_runs GROUP BY status").fetchall())
     (orders,) = conn.execute("SELECT COUNT(*) FROM orders").fetchone()

@@ -67,7 +67,8 @@ def cmd_asset_links(args: argparse.Namespace) -> int:
     print("\nPolymarket markets (links/polymarket.toml):")
     for row in report["polymarket_horizons"]:
         print(f"  {row['horizon']:<16} {row['question']}  (ends {row['end']})")
-    print(f"  {report['polymarket_linked_markets']} linked markets in all")
+    rules = ", ".join(f"{r['rule']} ({r['markets']})" for r in report["polymarket_rules"][:8])
+    print(f"  {report['polymarket_linked_markets']} linked markets in all" + (f", by {rules}" if rules else ""))
     return 0
 
 
@@ -89,7 +90,7 @@ def cmd_asset_latest(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(packet, indent=2))
         return 0
-    print(f"{packet['asset']} ({packet['symbol']}) as of {packet['as_of_ms']}")
+    print(f"{packet.get('name', packet['asset'])} ({packet['symbol']}) as of {packet['as_of_ms']}")
     for name, channel in packet["channels"].items():
         for read, body in channel["reads"].items():
             latest = body["rows"][-1] if body["rows"] else None

@@ -93,7 +93,7 @@ def cmd_graph(args: argparse.Namespace) -> int:
         for plan, packet in zip(prompt.assets, [p for p in packets if p["prompt_id"] == prompt.prompt_id]):
             sizes = ", ".join(f"{name} {sum(len(r['rows']) for r in ch['reads'].values())}"
                               for name, ch in packet["channels"].items())
-            print(f"  {plan.coin:<10} {len(plan.reads)} reads -> {sizes}")
+            print(f"  {plan.name or plan.coin:<10} {len(plan.reads)} reads -> {sizes}")
     return 0
 
 

@@ -8,9 +8,12 @@ import json
 from clash_pipeline.cli.common import as_of, day, text_or_none
 from clash_pipeline.settings import load_settings
 from clash_pipeline.strategy.store import get_clone
+from clash_pipeline.universe.names import display_names
 
 
-def runs_table(outcomes) -> str:
+def runs_table(outcomes, names: dict[str, str] | None = None) -> str:
+    """One line per decision run; `names` gives the readable asset names (HYPE/USDC for @107)."""
+    names = names or {}
     lines = [f"{'run':>6} {'clone':>6} {'strategy':<14} {'asset':<10} {'status':<9} {'action':<11} order / reason"]
     for o in outcomes:
         action = o.proposal.action.action if o.proposal and o.proposal.action else "-"
@@ -21,7 +24,8 @@ def runs_table(outcomes) -> str:
             what = "; ".join(g for g, ok, _ in o.gates.verdicts if not ok)
         else:
             what = o.error or (o.proposal.action.reason[:60] if o.proposal and o.proposal.action else "")
-        lines.append(f"{o.run_id:>6} {o.due.clone_id:>6} {o.due.prompt_id:<14} {o.due.coin:<10} {o.status:<9} "
+        coin = names.get(o.due.coin, o.due.coin)
+        lines.append(f"{o.run_id:>6} {o.due.clone_id:>6} {o.due.prompt_id:<14} {coin:<10} {o.status:<9} "
                      f"{action:<11} {what}")
     return "\n".join(lines)
 
@@ -37,7 +41,8 @@ def cmd_decisions(args: argparse.Namespace) -> int:
             print(json.dumps(story, indent=2, default=str))
             return 0
         run = story["run"]
-        print(f"run {run['run_id']}: clone {run['clone_id']} v{run['version']} {run['prompt_id']} {run['coin']} "
+        coin = display_names(runtime.conn).get(run["coin"], run["coin"])
+        print(f"run {run['run_id']}: clone {run['clone_id']} v{run['version']} {run['prompt_id']} {coin} "
               f"tick {run['tick_ms']} -> {run['status']} ({run['engine']}, reply {run['reply_status']})")
         if run["error"]:
             print(f"  error: {run['error']}")
@@ -54,13 +59,14 @@ def cmd_decisions(args: argparse.Namespace) -> int:
     if args.action == "run-once":
         get_clone(runtime.conn, args.clone_id)  # an unknown clone is an error, not "nothing due"
         report = runtime.tick([args.clone_id], args.asset, args.force)
-        print(runs_table(report.outcomes) if report.outcomes else "nothing due (use --force to run anyway)")
+        print(runs_table(report.outcomes, display_names(runtime.conn)) if report.outcomes
+              else "nothing due (use --force to run anyway)")
         print(f"due {report.due}, claimed {report.claimed}, resumed {report.resumed}: {report.counts()}")
         return 1 if report.counts()["failed"] else 0
 
     def show(report) -> None:
         if report.outcomes or report.resumed:
-            print(runs_table(report.outcomes), flush=True)
+            print(runs_table(report.outcomes, display_names(runtime.conn)), flush=True)
         print(f"pass: due {report.due}, claimed {report.claimed}, resumed {report.resumed}: {report.counts()}",
               flush=True)
 
@@ -96,6 +102,7 @@ def cmd_accounts(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
+    names = display_names(conn)
     if not report:
         print("no paper accounts" + (f" for clone {args.clone_id}" if args.clone_id else ""))
     for r in report:
@@ -105,7 +112,8 @@ def cmd_accounts(args: argparse.Namespace) -> int:
               f"trades {m['trades']}, fees {m['fees_usd']:.2f}, funding {m['funding_usd']:.2f}, "
               f"ledger {'balanced' if r['reconciliation']['balanced'] else 'NOT BALANCED'}")
         for coin, p in r["positions"].items():
-            print(f"  {coin:<10} {p['size']:>14} @ {p['entry']}  SL {p['stop_loss']}  TP {p['take_profit']}")
+            print(f"  {names.get(coin, coin):<10} {p['size']:>14} @ {p['entry']}  SL {p['stop_loss']}  "
+                  f"TP {p['take_profit']}")
     return 0
 
 

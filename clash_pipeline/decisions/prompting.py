@@ -24,7 +24,7 @@ def assemble(strategy_prompt: str, coin: str, controls: ExecutionControls, equit
              packet: dict) -> tuple[dict, ...]:
     user = {
         "strategy": strategy_prompt,
-        "asset": coin,
+        "asset": packet.get("name") or coin,  # the readable name (HYPE/USDC), the wire id is in the packet
         "equity_usd": equity_usd,
         "execution_controls": controls.model_dump(mode="json"),
         "context": packet,

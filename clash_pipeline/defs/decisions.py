@@ -14,12 +14,14 @@ from clash_pipeline.decisions.runtime import DecisionRuntime, TickReport
 from clash_pipeline.defs.clones import clones_partitions
 from clash_pipeline.defs.resources import ArchiveResource, MarketMemoryResource
 from clash_pipeline.strategy.store import clone_id_of
+from clash_pipeline.universe.names import display_names
 
 GROUP = "decisions"
 PREVIEW_RUNS = 20
 
 
-def _metadata(report: TickReport) -> dict:
+def _metadata(report: TickReport, names: dict[str, str] | None = None) -> dict:
+    names = names or {}  # readable asset names (HYPE/USDC for @107)
     latencies = sorted(o.elapsed_ms for o in report.outcomes)
     counts = report.counts()
     rows = ["| run | clone | strategy | asset | status | action | order or failing gates |", "|---|---|---|---|---|---|---|"]
@@ -28,7 +30,8 @@ def _metadata(report: TickReport) -> dict:
         order = o.gates.order if o.gates else None
         what = (f"{order.side} {order.size} {order.order_type}" if order else
                 ", ".join(g for g, ok, _ in o.gates.verdicts if not ok) if o.gates else o.error or "")
-        rows.append(f"| {o.run_id} | {o.due.clone_id} | {o.due.prompt_id} | {o.due.coin} | {o.status} | {action} "
+        coin = names.get(o.due.coin, o.due.coin)
+        rows.append(f"| {o.run_id} | {o.due.clone_id} | {o.due.prompt_id} | {coin} | {o.status} | {action} "
                     f"| {what} |")
     return {
         "dagster/row_count": len(report.outcomes), "pairs_due": report.due, "claimed": report.claimed,
@@ -50,8 +53,9 @@ def decision_tick(context: dg.AssetExecutionContext, market_memory: MarketMemory
         runtime = _runtime(conn, archive)
         report = runtime.run(runtime.due(), on_batch=lambda batch: context.log.info(
             f"decided {len(batch)} runs: " + ", ".join(f"{o.due.coin}:{o.status}" for o in batch[:10])))
+        names = display_names(conn)
     context.log.info(f"tick: {report.due} due, {report.counts()}")
-    return dg.MaterializeResult(metadata=_metadata(report))
+    return dg.MaterializeResult(metadata=_metadata(report, names))
 
 
 class DecisionConfig(dg.Config):
@@ -68,7 +72,8 @@ def clone_decisions(context: dg.AssetExecutionContext, config: DecisionConfig, m
     clone_id = clone_id_of(context.partition_key)
     with market_memory.connect() as conn:
         report = _runtime(conn, archive).tick([clone_id], config.asset, config.force)
-    metadata = _metadata(report)
+        names = display_names(conn)
+    metadata = _metadata(report, names)
     for o in report.outcomes:
         if o.gates:
             metadata[f"gates/{o.due.coin}"] = dg.MetadataValue.json(

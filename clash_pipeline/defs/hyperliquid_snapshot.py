@@ -45,7 +45,8 @@ def hyperliquid_asset_universe(hyperliquid_snapshot_raw: list[RawResponse], mark
     taxonomy = load_taxonomy()
     with market_memory.connect() as conn:
         loads = ingest.write_universe(conn, hyperliquid_snapshot_raw, taxonomy)
-        counts = conn.execute("SELECT category, COUNT(*) FROM asset_categories GROUP BY category ORDER BY 1").fetchall()
+        counts = conn.execute("SELECT category, COUNT(DISTINCT coin) FROM asset_categories GROUP BY category "
+                              "ORDER BY 1").fetchall()
     metadata = load_metadata(loads)
     metadata.update({f"category/{category}": count for category, count in counts})
     metadata["taxonomy_version"] = taxonomy.version

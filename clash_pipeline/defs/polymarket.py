@@ -5,10 +5,11 @@ from datetime import timedelta
 import dagster as dg
 
 from clash_pipeline.defs.checks import freshness_check
+from clash_pipeline.defs.hyperliquid_snapshot import hyperliquid_asset_universe
 from clash_pipeline.defs.metadata import load_metadata, raw_metadata
 from clash_pipeline.defs.resources import MarketMemoryResource, SourcesResource
 from clash_pipeline.ingest import polymarket as ingest
-from clash_pipeline.links.polymarket import load_mapping
+from clash_pipeline.links.polymarket import load_mapping, universe_symbols
 from clash_pipeline.memory import tables as t
 from clash_pipeline.memory.checks import binary_prices_out_of_range, duplicate_keys
 from clash_pipeline.sources.http import RawResponse
@@ -27,14 +28,15 @@ def polymarket_snapshot_raw(context: dg.AssetExecutionContext, sources: SourcesR
     return dg.Output(raws, metadata=raw_metadata(raws))
 
 
-@dg.asset(group_name=GROUP, kinds={"sqlite"},
+@dg.asset(group_name=GROUP, kinds={"sqlite"}, deps=[hyperliquid_asset_universe],  # links read the universe
           check_specs=[dg.AssetCheckSpec("binary_prices_in_range", asset="polymarket_markets", blocking=True),
                        dg.AssetCheckSpec("no_duplicate_keys", asset="polymarket_markets")])
 def polymarket_markets(polymarket_snapshot_raw: list[RawResponse], market_memory: MarketMemoryResource):
     """Market discovery (pm_markets, pm_market_snapshots), links to symbols (pm_asset_links) and each symbol's
     immediate / later / recently closed markets (pm_asset_horizons)."""
-    mapping, stamp = load_mapping(), max((raw.fetched_ms for raw in polymarket_snapshot_raw), default=now_ms())
+    stamp = max((raw.fetched_ms for raw in polymarket_snapshot_raw), default=now_ms())
     with market_memory.connect() as conn:
+        mapping = load_mapping(universe=universe_symbols(conn))  # every symbol of the universe, not only curated
         loads = ingest.write_markets(conn, polymarket_snapshot_raw, mapping, stamp)
         bad = binary_prices_out_of_range(conn)
         dupes = duplicate_keys(conn, t.PM_MARKET_SNAPSHOTS, stamp, stamp + 1)

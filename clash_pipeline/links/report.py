@@ -28,6 +28,8 @@ def asset_links(conn: sqlite3.Connection, symbol: str) -> dict:
         f"WHERE h.symbol IN ({marks}) AND h.ts_ms = (SELECT MAX(ts_ms) FROM pm_asset_horizons WHERE symbol IN ({marks})) "
         "ORDER BY h.horizon, h.rank", [*sorted(symbols), *sorted(symbols)]).fetchall()
     (linked,) = conn.execute(f"SELECT COUNT(*) FROM pm_asset_links WHERE symbol IN ({marks})", sorted(symbols)).fetchone()
+    rules = conn.execute(f"SELECT symbol, rule, COUNT(*) FROM pm_asset_links WHERE symbol IN ({marks}) GROUP BY 1, 2 "
+                         "ORDER BY 3 DESC, 1, 2", sorted(symbols)).fetchall()
     return {
         "symbol": symbol,
         "asset": None if asset is None else {"coin": asset[0], "kind": asset[1], "name": asset[4]},
@@ -35,4 +37,5 @@ def asset_links(conn: sqlite3.Connection, symbol: str) -> dict:
         "defillama_global": global_rows,
         "polymarket_horizons": [{"horizon": h, "question": q, "end": iso(e)} for h, q, e in horizons],
         "polymarket_linked_markets": linked,
+        "polymarket_rules": [{"symbol": s, "rule": r, "markets": n} for s, r, n in rules],
     }

@@ -25,7 +25,8 @@ def build_packet(conn: sqlite3.Connection, plan: AssetPlan, as_of_ms: int,
         channel["reads"][read.name] = {"columns": list(read.columns), "rows": rows}
     for channel in channels.values():
         channel["truncated_rows"] = _fit(channel, budget_bytes)
-    return {"asset": plan.coin, "symbol": plan.symbol, "prompt_id": plan.prompt_id, "as_of_ms": as_of_ms,
+    return {"asset": plan.coin, "name": plan.name or plan.coin, "symbol": plan.symbol, "prompt_id": plan.prompt_id,
+            "as_of_ms": as_of_ms,
             "channels": channels}
 
 

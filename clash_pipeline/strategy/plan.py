@@ -22,6 +22,11 @@ from clash_pipeline.strategy.selection import Resolution, Universe, resolve_all
 from clash_pipeline.timeutil import DAY_MS, HOUR_MS, interval_ms
 
 LINKED_CHAINS = "(subject = '' OR subject IN (SELECT subject FROM dl_asset_links WHERE symbol = ? AND subject_kind = 'chain'))"
+LINKED_STABLECOINS = "symbol IN (SELECT subject FROM dl_asset_links WHERE symbol = ? AND subject_kind = 'stablecoin')"
+# Polymarket links of the markets a symbol's horizons hold, with the market's question (which link applied, why)
+PM_LINKS = ("(SELECT l.symbol, l.updated_ms, l.market_id, l.rule, m.question FROM pm_asset_links l "
+            "JOIN pm_markets m USING (market_id) JOIN pm_asset_horizons h ON h.symbol = l.symbol "
+            "AND h.market_id = l.market_id AND h.ts_ms = l.updated_ms)")
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,7 @@ class AssetPlan:
     coin: str
     symbol: str
     reads: tuple[Read, ...]
+    name: str = ""  # the readable name (HYPE/USDC for @107); the coin stays the key
 
 
 @dataclass(frozen=True)
@@ -94,7 +100,7 @@ class CompiledGraph:
         return {"strategy_hash": self.strategy_hash,
                 "prompts": [{"prompt_id": p.prompt_id, "engine": p.engine, "model": p.model, "cadence": p.cadence,
                              "controls": p.controls.model_dump(),
-                             "assets": [{"coin": a.coin, "symbol": a.symbol,
+                             "assets": [{"coin": a.coin, "name": a.name or a.coin, "symbol": a.symbol,
                                          "reads": [{**asdict(r), "sql": r.sql(0)[0]} for r in a.reads]}
                                         for a in p.assets]} for p in self.prompts],
                 "resolutions": {block: {"enabled": r.enabled, "reasons": r.reasons}
@@ -145,14 +151,21 @@ def channel_reads(source: str, channel: str, options: dict, coin: str, symbol: s
                      ("ts_ms", "horizon", "rank", "question", "outcomes", "first_price", "best_bid", "best_ask",
                       "volume_usd", "end_ms", "closed"),
                      (("symbol = ?", (symbol,)), (f"horizon IN ({marks})", horizons), ("rank < ?", (options["max_closed"],))),
-                     "ts_ms", 2 + options["max_closed"], latest_only=True, tiebreak=("horizon", "rank"))]
+                     "ts_ms", 2 + options["max_closed"], latest_only=True, tiebreak=("horizon", "rank")),
+                Read(key, "links", PM_LINKS, ("updated_ms", "market_id", "rule", "question"),
+                     (("symbol = ?", (symbol,)),), "updated_ms", 2 + options["max_closed"], latest_only=True,
+                     tiebreak=("market_id",))]
     if source == "defillama":
         days, linked = options["days"], (LINKED_CHAINS, (symbol,))
         daily = {"known_after_ms": DAY_MS, "window_ms": days * DAY_MS, "tiebreak": ("subject",)}
         if channel == "capital_base":
             return [Read(key, "tvl", "dl_tvl", ("date_ms", "subject", "tvl_usd"), (linked,), "date_ms", 12 * days, **daily),
                     Read(key, "stablecoin_supply", "dl_stablecoin_supply", ("date_ms", "subject", "circulating_usd"),
-                         (linked,), "date_ms", 12 * days, **daily)]
+                         (linked,), "date_ms", 12 * days, **daily),
+                    Read(key, "stablecoins", "dl_stablecoins",
+                         ("updated_ms", "symbol", "name", "peg_type", "circulating", "circulating_prev_day",
+                          "circulating_prev_week", "price"),
+                         ((LINKED_STABLECOINS, (symbol,)),), "updated_ms", 4, tiebreak=("symbol",))]
         if channel == "capital_flows":
             return [Read(key, "flows", "dl_flows", ("date_ms", "kind", "subject", "value_usd", "change_1d_pct",
                                                     "change_7d_pct", "change_30d_pct"),
@@ -164,6 +177,16 @@ def channel_reads(source: str, channel: str, options: dict, coin: str, symbol: s
                          ("ts_ms", "metric", "subject", "total_24h", "total_7d", "change_1d_pct", "change_7d_pct"),
                          (linked,), "ts_ms", 36, latest_only=True, tiebreak=("metric", "subject"))]
     raise ValueError(f"no reads for {source}.{channel}; known: {list(CHANNELS.get(source, {}))}")
+
+
+def defillama_link_reads(reads: tuple[Read, ...], symbol: str) -> tuple[Read, ...]:
+    """The DefiLlama links (chain, stablecoin) that applied to the symbol and why, read once, in the asset's first
+    DefiLlama channel; none when the plan reads no DefiLlama channel."""
+    first = next((read.channel for read in reads if read.channel.startswith("defillama.")), None)
+    if first is None:
+        return ()
+    return (Read(first, "links", "dl_asset_links", ("updated_ms", "subject_kind", "subject", "reason"),
+                 (("symbol = ?", (symbol,)),), "updated_ms", 24, tiebreak=("subject_kind", "subject")),)
 
 
 def compile_graph(graph: StrategyGraph, universe: Universe) -> CompiledGraph:
@@ -199,7 +222,8 @@ def compile_graph(graph: StrategyGraph, universe: Universe) -> CompiledGraph:
                     channels.setdefault((stream.source, channel), options)  # the first stream (by id) wins
             reads = tuple(read for (source, channel), options in sorted(channels.items())
                           for read in channel_reads(source, channel, options, coin, symbol))
-            assets.append(AssetPlan(prompt.id, coin, symbol, reads))
+            reads += defillama_link_reads(reads, symbol)
+            assets.append(AssetPlan(prompt.id, coin, symbol, reads, universe.display(coin)))
         prompts.append(PromptPlan(prompt.id, prompt.engine, prompt.model, prompt.cadence, prompt.controls,
                                   tuple(assets)))
     return CompiledGraph(graph.strategy_hash(), tuple(prompts), resolutions)

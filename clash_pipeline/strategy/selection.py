@@ -10,13 +10,9 @@ import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from clash_pipeline.strategy.graph import AssetBlock, Problem
-
-CATEGORIES = {
-    "All": (), "Perps": (), "Spot": (), "Trending": (), "Spot quotes": ("USDC", "USDH", "USDT"),
-    "Crypto": ("AI", "DeFi", "Gaming", "Layer 1", "Layer 2", "Meme"),
-    "Tradfi": ("Stocks", "Indices", "Commodities", "FX", "Pre-IPO"),
-}
+from clash_pipeline.strategy.graph import AssetBlock, CategorySelection, Problem
+from clash_pipeline.universe.names import display_name
+from clash_pipeline.universe.vocabulary import Choice, UnknownWord, canonical
 
 
 @dataclass(frozen=True)
@@ -28,19 +24,25 @@ class Universe:
     bases: dict[str, str]                       # coin -> symbol for context links (BTC, TSLA, HYPE for @107)
     delisted: frozenset[str]
     categories: dict[str, frozenset[tuple[str, str]]]
+    shown: dict[str, str] = field(default_factory=dict)  # coin -> display name (@107 -> HYPE/USDC)
 
     @classmethod
     def load(cls, conn: sqlite3.Connection) -> Universe:
-        rows = conn.execute("SELECT coin, kind, display_name, is_delisted, base FROM hl_assets").fetchall()
+        rows = conn.execute("SELECT coin, kind, quote, is_delisted, base FROM hl_assets").fetchall()
         categories: dict[str, set[tuple[str, str]]] = {}
         for coin, category, subcategory in conn.execute("SELECT coin, category, subcategory FROM asset_categories"):
             categories.setdefault(coin, set()).add((category, subcategory))
-        return cls({c: k for c, k, *_ in rows}, {n: c for c, _, n, *_ in rows},
+        shown = {c: display_name(c, k, b, q) for c, k, q, _, b in rows}
+        return cls({c: k for c, k, *_ in rows}, {n: c for c, n in shown.items()},
                    {c: (b if k == "spot" and b else c.split(":", 1)[-1]) for c, k, _, _, b in rows},
-                   frozenset(c for c, _, _, d, _ in rows if d), {c: frozenset(v) for c, v in categories.items()})
+                   frozenset(c for c, _, _, d, _ in rows if d), {c: frozenset(v) for c, v in categories.items()}, shown)
 
     def coin(self, name: str) -> str | None:
         return name if name in self.kinds else self.names.get(name)
+
+    def display(self, coin: str) -> str:
+        """The readable name of a coin of the universe (HYPE/USDC for @107)."""
+        return self.shown.get(coin, coin)
 
 
 @dataclass
@@ -49,23 +51,30 @@ class Resolution:
     reasons: dict[str, list[str]] = field(default_factory=dict)
 
 
+def _stored(choice: CategorySelection) -> Choice:
+    """The seed's words (`Defi`, `Spot/USDC`, `Crypto`/`All`) in the taxonomy's stored form."""
+    return canonical(choice.category, choice.subcategory)
+
+
 def selection_problems(block: AssetBlock) -> list[Problem]:
     problems = []
     for i, choice in enumerate(block.select):
-        if choice.category not in CATEGORIES:
-            problems.append(Problem(block.id, f"select.{i}.category",
-                                    f"unknown category {choice.category!r}; known: {list(CATEGORIES)}"))
-        elif choice.subcategory and choice.subcategory not in CATEGORIES[choice.category]:
-            problems.append(Problem(block.id, f"select.{i}.subcategory", f"unknown subcategory {choice.subcategory!r}"
-                                    f" of {choice.category}; known: {list(CATEGORIES[choice.category])}"))
+        try:
+            _stored(choice)
+        except UnknownWord as error:
+            problems.append(Problem(block.id, f"select.{i}.{error.part}", str(error)))
     return problems
 
 
 def resolve(block: AssetBlock, universe: Universe) -> tuple[Resolution, list[Problem]]:
     problems = selection_problems(block)
     admitted: dict[str, list[str]] = {}
-    for choice in block.select:
-        label = choice.category + (f"/{choice.subcategory}" if choice.subcategory else "")
+    for given in block.select:
+        try:
+            choice = _stored(given)
+        except UnknownWord:
+            continue  # reported by selection_problems
+        label = choice.label
         for coin, rows in sorted(universe.categories.items()):
             if choice.category == "All" or any(cat == choice.category and (not choice.subcategory or sub == choice.subcategory)
                                                for cat, sub in rows):
