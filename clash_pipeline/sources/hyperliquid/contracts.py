@@ -1,0 +1,101 @@
+"""Contracts of Hyperliquid `info` responses beyond their models' per-field ranges (see models.py).
+
+- candleSnapshot: every row's `s` and `i` are the requested coin and interval; low <= open, close <= high (so
+  high >= low) and close time after open time; one row per open time (an exact repeat is tolerated).
+- fundingHistory: every row's `coin` is the requested coin; one row per hour.
+- l2Book: `coin` is the requested coin; best bid < best ask (not crossed or locked); one level per price a side.
+- meta, metaAndAssetCtxs: asset names unique in the universe; margin table ids unique.
+- spotMeta, spotMetaAndAssetCtxs: pair names and indexes unique, token indexes unique, one context per pair.
+- predictedFundings, perpDexs, perpCategories, perpConciseAnnotations: one entry per coin (or dex).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from clash_pipeline.sources.contracts import identity, no_conflicting_duplicates, no_duplicates
+from clash_pipeline.sources.errors import Violation
+from clash_pipeline.sources.hyperliquid.models import L2Book, MetaAndAssetCtxs, PerpMeta, SpotMeta, SpotMetaAndAssetCtxs
+from clash_pipeline.timeutil import HOUR_MS
+
+
+def candles(rows: list[dict], request: dict) -> None:
+    req = request.get("req") or {}
+    identity(rows, "s", req.get("coin"), "coin")
+    identity(rows, "i", req.get("interval"), "interval")
+    if not all(c["l"] <= c["o"] <= c["h"] and c["l"] <= c["c"] <= c["h"] and c["T"] > c["t"] for c in rows):
+        index, c = next((i, c) for i, c in enumerate(rows)
+                        if not (c["l"] <= c["o"] <= c["h"] and c["l"] <= c["c"] <= c["h"] and c["T"] > c["t"]))
+        if c["T"] <= c["t"]:
+            raise Violation(f"{index}.T", f"close time {c['T']} not after open time {c['t']}")
+        raise Violation(f"{index}.h", f"not low <= open, close <= high (o={c['o']} h={c['h']} l={c['l']} c={c['c']})")
+    no_conflicting_duplicates(rows, lambda c: c["t"], "t", "open time")
+
+
+def funding_history(rows: list[dict], request: dict) -> None:
+    identity(rows, "coin", request.get("coin"), "coin")
+    no_conflicting_duplicates(rows, lambda r: r["time"] - r["time"] % HOUR_MS, "time", "funding hour")
+
+
+def l2_book(book: L2Book, request: dict) -> None:
+    coin = request.get("coin")
+    if coin is not None and book.coin != coin:
+        raise Violation("coin", f"{book.coin!r} but the request asked for coin {coin!r}")
+    for side, levels in enumerate(book.levels):
+        no_duplicates(levels, lambda level: level["px"], "px", "price level", f"levels.{side}.")
+    bids, asks = book.levels
+    if bids and asks:
+        best_bid, best_ask = max(level["px"] for level in bids), min(level["px"] for level in asks)
+        if best_bid >= best_ask:
+            raise Violation("levels", f"crossed book: best bid {best_bid} >= best ask {best_ask}")
+
+
+def _perp_meta(meta: PerpMeta, prefix: str = "") -> None:
+    no_duplicates(meta.universe, lambda asset: asset.name, "name", "asset", f"{prefix}universe.")
+    no_duplicates(meta.marginTables, lambda table: table[0], "0", "margin table id", f"{prefix}marginTables.")
+
+
+def _spot_meta(meta: SpotMeta, prefix: str = "") -> None:
+    no_duplicates(meta.universe, lambda pair: pair.name, "name", "pair", f"{prefix}universe.")
+    no_duplicates(meta.universe, lambda pair: pair.index, "index", "pair index", f"{prefix}universe.")
+    no_duplicates(meta.tokens, lambda token: token.index, "index", "token index", f"{prefix}tokens.")
+
+
+def meta(value: PerpMeta, request: dict) -> None:
+    _perp_meta(value)
+
+
+def meta_and_ctxs(value: MetaAndAssetCtxs, request: dict) -> None:
+    _perp_meta(value.meta, "0.")
+
+
+def spot_meta(value: SpotMeta, request: dict) -> None:
+    _spot_meta(value)
+
+
+def spot_meta_and_ctxs(value: SpotMetaAndAssetCtxs, request: dict) -> None:
+    _spot_meta(value.meta, "0.")
+    no_duplicates(value.ctxs, lambda ctx: ctx.coin, "coin", "context coin", "1.")
+
+
+def one_per_coin(rows: list[Any], request: dict) -> None:
+    no_duplicates(rows, lambda row: row[0], "0", "coin")
+
+
+def perp_dexs(dexes: list[Any], request: dict) -> None:
+    no_duplicates(dexes, lambda dex: None if dex is None else dex.name, "name", "dex")
+
+
+CONTRACTS = {
+    "candleSnapshot": candles,
+    "fundingHistory": funding_history,
+    "l2Book": l2_book,
+    "meta": meta,
+    "metaAndAssetCtxs": meta_and_ctxs,
+    "spotMeta": spot_meta,
+    "spotMetaAndAssetCtxs": spot_meta_and_ctxs,
+    "predictedFundings": one_per_coin,
+    "perpDexs": perp_dexs,
+    "perpCategories": one_per_coin,
+    "perpConciseAnnotations": one_per_coin,
+}
