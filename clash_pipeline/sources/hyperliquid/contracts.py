@@ -66,7 +66,7 @@ def meta(value: PerpMeta, request: dict) -> None:
 
 
 def meta_and_ctxs(value: MetaAndAssetCtxs, request: dict) -> None:
-    _perp_meta(value.meta, "0.")
+    _perp_meta(value.meta, "meta.")
 
 
 def spot_meta(value: SpotMeta, request: dict) -> None:
@@ -74,8 +74,8 @@ def spot_meta(value: SpotMeta, request: dict) -> None:
 
 
 def spot_meta_and_ctxs(value: SpotMetaAndAssetCtxs, request: dict) -> None:
-    _spot_meta(value.meta, "0.")
-    no_duplicates(value.ctxs, lambda ctx: ctx.coin, "coin", "context coin", "1.")
+    _spot_meta(value.meta, "meta.")
+    no_duplicates(value.ctxs, lambda ctx: ctx.coin, "coin", "context coin", "ctxs.")
 
 
 def one_per_coin(rows: list[Any], request: dict) -> None:
