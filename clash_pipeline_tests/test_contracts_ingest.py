@@ -180,12 +180,8 @@ def test_ohlc_sane_runs_before_the_commit_and_rolls_the_batch_back(memory, clien
     assert _rows(memory, "hl_candles") == before  # ETH's valid rows were rolled back with the batch
 
 
-def test_binary_prices_in_range_runs_before_the_commit(memory):
-    replay = PolymarketReplay(lambda: NOW_MS)
-    client = PolymarketClient(SourceHttp("polymarket", "https://g.invalid", transport=ReplayTransport("g", replay.gamma)),
-                              SourceHttp("polymarket", "https://c.invalid", transport=ReplayTransport("c", replay.clob)))
-    mapping = load_mapping()
-    raws = pm_ingest.pull_snapshot(client, mapping, NOW_MS, lambda _: None)
+def test_binary_prices_in_range_runs_before_the_commit(memory, pm_raws):
+    mapping, raws = load_mapping(), pm_raws
     pm_ingest.write_markets(memory, raws, mapping, NOW_MS)
     # a bad row already stored (written before the contract existed), which this batch does not overwrite
     columns = [row[1] for row in memory.execute("PRAGMA table_info(pm_markets)")]
@@ -200,8 +196,7 @@ def test_binary_prices_in_range_runs_before_the_commit(memory):
 
 
 # -- Polymarket ---------------------------------------------------------------------------------------------------
-@pytest.fixture
-def pm_client():
+def _pm_client() -> PolymarketClient:
     replay = PolymarketReplay(lambda: NOW_MS)
     return PolymarketClient(
         SourceHttp("polymarket", "https://g.invalid", transport=ReplayTransport("g", replay.gamma)),
@@ -209,8 +204,13 @@ def pm_client():
 
 
 @pytest.fixture
-def pm_raws(pm_client):
-    return pm_ingest.pull_snapshot(pm_client, load_mapping(), NOW_MS, lambda _: None)
+def pm_client():
+    return _pm_client()
+
+
+@pytest.fixture(scope="module")
+def pm_raws():
+    return pm_ingest.pull_snapshot(_pm_client(), load_mapping(), NOW_MS, lambda _: None)
 
 
 def _books(raws):
@@ -349,3 +349,99 @@ def test_volatility_and_liquidity_survive_zero_prices():
     assert volatility_rows("X", "1m", MINUTE_MS, [], since_ms=0) == []
     assert liquidity_profile([(0.0, 1.0)], [(0.0, 2.0)]) is None
     assert liquidity_profile([(2.0, 1.0)], [(1.0, 1.0)]) is None  # crossed
+
+
+# -- Through Dagster: checks reported, runs fail naming what failed, sources isolated -----------------------------
+def _days_ago(n: int) -> str:
+    from datetime import UTC, datetime, timedelta
+
+    return (datetime.now(UTC).date() - timedelta(days=n)).isoformat()
+
+
+@pytest.fixture
+def dagster_home(tmp_path):
+    import dagster as dg
+
+    from clash_pipeline.settings import load_settings
+
+    with dg.instance_for_test() as instance:
+        yield load_settings({"CLASH_HOME": str(tmp_path), "CLASH_COINS": "BTC,ETH"}), instance
+
+
+def test_a_failing_blocking_check_is_reported_to_dagster_and_nothing_is_written(dagster_home):
+    import dagster as dg
+
+    from clash_pipeline.defs.hyperliquid_history import hyperliquid_candles, hyperliquid_candles_raw
+    from clash_pipeline.defs.resources import default_resources
+    from clash_pipeline.memory.db import open_memory
+    from clash_pipeline.timeutil import day_start_ms
+
+    settings, instance = dagster_home
+    day = _days_ago(2)
+    start = day_start_ms(day)
+    conn = open_memory(settings.memory_path)
+    row = ("OLD", "1h", start, start + HOUR_MS - 1, 10.0, 5.0, 9.0, 10.0, 1.0, 1)  # high 5 < low 9, not overwritten
+    conn.execute("INSERT INTO hl_candles VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+    conn.commit()
+    config = {"config": {"coins": ["BTC", "ETH"], "intervals": ["1h"]}}
+    result = dg.materialize([hyperliquid_candles_raw, hyperliquid_candles], instance=instance,
+                            resources=default_resources(settings), partition_key=day, raise_on_error=False,
+                            run_config={"ops": {"hyperliquid_candles_raw": config}})
+    assert not result.success
+    checks = {c.check_name: (c.passed, c.metadata["violations"].value) for c in result.get_asset_check_evaluations()}
+    assert checks == {"ohlc_sane": (False, 1)}
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert "ohlc_sane failed with 1 violation(s)" in failure.step_failure_data.user_failure_data.description
+    assert conn.execute("SELECT * FROM hl_candles").fetchall() == [row]  # the rest of the day was rolled back
+
+
+def test_a_snapshot_run_writes_the_valid_books_and_fails_naming_the_coin(dagster_home, monkeypatch):
+    import dagster as dg
+
+    from clash_pipeline.defs.hyperliquid_snapshot import hyperliquid_liquidity, hyperliquid_snapshot_raw
+    from clash_pipeline.defs.resources import default_resources
+    from clash_pipeline.memory.db import open_memory
+    from clash_pipeline.sources.hyperliquid.client import HyperliquidClient
+
+    settings, instance = dagster_home
+    real = HyperliquidClient.l2_book
+
+    def l2_book(self, coin):
+        if coin == "ETH":
+            raise RequestFailed("hyperliquid", "l2Book", {"type": "l2Book", "coin": coin}, 5, "HTTP 503")
+        return real(self, coin)
+
+    monkeypatch.setattr(HyperliquidClient, "l2_book", l2_book)
+    result = dg.materialize([hyperliquid_snapshot_raw, hyperliquid_liquidity], instance=instance,
+                            resources=default_resources(settings), raise_on_error=False,
+                            run_config={"ops": {"hyperliquid_snapshot_raw": {"config": {"book_coins": ["BTC", "ETH", "SOL"]}}}})
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    description = failure.step_failure_data.user_failure_data.description
+    assert "hyperliquid l2Book" in description and "ETH" in description and "HTTP 503" in description
+    materialization = result.asset_materializations_for_node("hyperliquid_liquidity")[0]
+    assert materialization.metadata["retry/book_coins"].value == ["ETH"]  # what the next run has to ask again
+    coins = {coin for (coin,) in open_memory(settings.memory_path).execute("SELECT coin FROM hl_liquidity")}
+    assert coins == {"BTC", "SOL"}
+
+
+def test_ingest_sources_runs_every_source_when_one_is_down(dagster_home, monkeypatch):
+    from clash_pipeline.inprocess_ingest import failed_sources, ingest_sources
+    from clash_pipeline.memory.db import open_memory
+    from clash_pipeline.sources.defillama.client import DefiLlamaClient
+
+    settings, instance = dagster_home
+
+    def down(self):
+        raise RequestFailed("defillama", "v2/chains", {}, 5, "HTTP 503")
+
+    monkeypatch.setattr(DefiLlamaClient, "chains", down)
+    day = _days_ago(0)
+    outcomes = ingest_sources(settings, instance, ["defillama", "polymarket"], day, day, ["BTC"], ["1h"],
+                              log_level="ERROR")
+    assert failed_sources(outcomes) == ["defillama"]
+    error = outcomes[0].error
+    assert error.startswith("defillama v2/chains: request {} failed after 5 attempts: HTTP 503") and "\n" not in error
+    conn = open_memory(settings.memory_path)
+    for table in ("pm_markets", "pm_asset_links", "pm_books"):
+        assert conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] > 0, table
