@@ -400,6 +400,7 @@ def test_a_snapshot_run_writes_the_valid_books_and_fails_naming_the_coin(dagster
 
     from clash_pipeline.defs.hyperliquid_snapshot import hyperliquid_liquidity, hyperliquid_snapshot_raw
     from clash_pipeline.defs.resources import default_resources
+    from clash_pipeline.inprocess_ingest import retry_books
     from clash_pipeline.memory.db import open_memory
     from clash_pipeline.sources.hyperliquid.client import HyperliquidClient
 
@@ -423,6 +424,16 @@ def test_a_snapshot_run_writes_the_valid_books_and_fails_naming_the_coin(dagster
     assert materialization.metadata["retry/book_coins"].value == ["ETH"]  # what the next run has to ask again
     coins = {coin for (coin,) in open_memory(settings.memory_path).execute("SELECT coin FROM hl_liquidity")}
     assert coins == {"BTC", "SOL"}
+
+    # the next run asks again for ETH's book only
+    monkeypatch.setattr(HyperliquidClient, "l2_book", real)
+    asked = []
+    real_info = HyperliquidClient.info
+    monkeypatch.setattr(HyperliquidClient, "info", lambda self, body: asked.append(body) or real_info(self, body))
+    outcome = retry_books(settings, instance, materialization.metadata["retry/book_coins"].value, log_level="ERROR")
+    assert outcome.ok and asked == [{"type": "l2Book", "coin": "ETH"}]
+    coins = {coin for (coin,) in open_memory(settings.memory_path).execute("SELECT coin FROM hl_liquidity")}
+    assert coins == {"BTC", "SOL", "ETH"}
 
 
 def test_ingest_sources_runs_every_source_when_one_is_down(dagster_home, monkeypatch):

@@ -25,9 +25,11 @@ fresh = dg.FreshnessPolicy.time_window(fail_window=FRESH_WITHIN)
 
 
 class SnapshotConfig(dg.Config):
-    """Coins whose L2 books are read (default: CLASH_COINS)."""
+    """Coins whose L2 books are read (default: CLASH_COINS); `books_only` reads just those books (a retry of the
+    books a snapshot could not write: select this asset and `hyperliquid_liquidity` only)."""
 
     book_coins: list[str] = list(SETTINGS.coins)
+    books_only: bool = False
 
 
 @dg.asset(io_manager_key="archive_io_manager", group_name=GROUP, kinds={"python"})
@@ -35,7 +37,7 @@ def hyperliquid_snapshot_raw(config: SnapshotConfig, sources: SourcesResource) -
     """perpDexs, metaAndAssetCtxs of every dex, spotMetaAndAssetCtxs, allMids, predictedFundings, categories and
     l2Book responses of one refresh, archived verbatim."""
     with sources.hyperliquid() as client:
-        raws = ingest.pull_snapshot(client, config.book_coins)
+        raws = ingest.pull_snapshot(client, config.book_coins, config.books_only)
     return dg.Output(raws, metadata=raw_metadata(raws))
 
 

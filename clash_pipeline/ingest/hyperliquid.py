@@ -32,9 +32,12 @@ Progress = Callable[[str], None]
 
 
 # -- pulls ----------------------------------------------------------------------------------------------------
-def pull_snapshot(client: HyperliquidClient, book_coins: Sequence[str]) -> list[RawResponse]:
+def pull_snapshot(client: HyperliquidClient, book_coins: Sequence[str], books_only: bool = False) -> list[RawResponse]:
     """Everything a snapshot needs: dexes, metas and contexts of every dex, spot, mids, predicted funding,
-    API categories, and the L2 book of each tracked coin."""
+    API categories, and the L2 book of each tracked coin (a book that fails past its retries is kept as a failed
+    response). `books_only`: just the books (a retry of the books that failed)."""
+    if books_only:
+        return _books(client, book_coins)
     dexes_raw = client.perp_dexs()
     dexes = [dex.name for dex in parse(dexes_raw) if isinstance(dex, PerpDex)]
     raws = [dexes_raw]
@@ -42,9 +45,12 @@ def pull_snapshot(client: HyperliquidClient, book_coins: Sequence[str]) -> list[
     raws += [client.spot_meta_and_asset_ctxs(), client.all_mids(), client.predicted_fundings()]
     raws += [r for r in (client.optional_info({"type": "perpCategories"}),
                          client.optional_info({"type": "perpConciseAnnotations"})) if r is not None]
-    raws += [failed_fetch(lambda: client.l2_book(coin), "hyperliquid", "l2Book", "POST", "/info",
-                          {"type": "l2Book", "coin": coin}) for coin in book_coins]
-    return raws
+    return raws + _books(client, book_coins)
+
+
+def _books(client: HyperliquidClient, coins: Sequence[str]) -> list[RawResponse]:
+    return [failed_fetch(lambda: client.l2_book(coin), "hyperliquid", "l2Book", "POST", "/info",
+                         {"type": "l2Book", "coin": coin}) for coin in coins]
 
 
 def pull_candles(
@@ -152,8 +158,9 @@ def write_universe(conn: sqlite3.Connection, raws: Sequence[RawResponse], taxono
     batch = [(t.HL_ASSETS, assets), (t.HL_MARGIN_TIERS, tiers), (t.HL_API_CATEGORIES, api_rows),
              (t.ASSET_CATEGORIES, categories)]
     # Categories are a current view: rows that the latest mapping no longer produces are dropped (not when a
-    # universe was refused: its assets keep the categories they had).
-    prune = [] if failures else [("DELETE FROM asset_categories WHERE updated_ms < ?", (stamp,))]
+    # universe was refused, or none was in the batch: its assets keep the categories they had).
+    whole = perp_snapshots and not failures
+    prune = [("DELETE FROM asset_categories WHERE updated_ms < ?", (stamp,))] if whole else []
     return finish(write_batch(conn, batch, then=prune), failures, len(perp_snapshots) + len(spots))
 
 
