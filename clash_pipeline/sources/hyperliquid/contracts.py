@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import Any
 
 from clash_pipeline.sources.contracts import identity, no_conflicting_duplicates, no_duplicates
@@ -20,16 +21,31 @@ from clash_pipeline.timeutil import HOUR_MS
 
 
 def candles(rows: list[dict], request: dict) -> None:
+    """The hot path: one loop over the rows; a second look only to name what failed. Without a coin or interval
+    in the request, every row must agree with the first."""
+    if not rows:
+        return
     req = request.get("req") or {}
-    identity(rows, "s", req.get("coin"), "coin")
-    identity(rows, "i", req.get("interval"), "interval")
-    if not all(c["l"] <= c["o"] <= c["h"] and c["l"] <= c["c"] <= c["h"] and c["T"] > c["t"] for c in rows):
-        index, c = next((i, c) for i, c in enumerate(rows)
-                        if not (c["l"] <= c["o"] <= c["h"] and c["l"] <= c["c"] <= c["h"] and c["T"] > c["t"]))
-        if c["T"] <= c["t"]:
-            raise Violation(f"{index}.T", f"close time {c['T']} not after open time {c['t']}")
-        raise Violation(f"{index}.h", f"not low <= open, close <= high (o={c['o']} h={c['h']} l={c['l']} c={c['c']})")
-    no_conflicting_duplicates(rows, lambda c: c["t"], "t", "open time")
+    coin, interval = req.get("coin") or rows[0]["s"], req.get("interval") or rows[0]["i"]
+    times = set()
+    for c in rows:
+        low, high = c["l"], c["h"]
+        if c["s"] != coin or c["i"] != interval or not (low <= c["o"] <= high and low <= c["c"] <= high) \
+                or c["T"] <= c["t"]:
+            _name_bad_candle(rows, coin, interval)
+        times.add(c["t"])
+    if len(times) != len(rows):
+        no_conflicting_duplicates(rows, itemgetter("t"), "t", "open time")
+
+
+def _name_bad_candle(rows: list[dict], coin: str, interval: str) -> None:
+    identity(rows, "s", coin, "coin")
+    identity(rows, "i", interval, "interval")
+    index, row = next((i, r) for i, r in enumerate(rows)
+                      if not (r["l"] <= r["o"] <= r["h"] and r["l"] <= r["c"] <= r["h"] and r["T"] > r["t"]))
+    if row["T"] <= row["t"]:
+        raise Violation(f"{index}.T", f"close time {row['T']} not after open time {row['t']}")
+    raise Violation(f"{index}.h", f"not low <= open, close <= high (o={row['o']} h={row['h']} l={row['l']} c={row['c']})")
 
 
 def funding_history(rows: list[dict], request: dict) -> None:
