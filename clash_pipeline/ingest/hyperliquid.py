@@ -159,7 +159,7 @@ def write_universe(conn: sqlite3.Connection, raws: Sequence[RawResponse], taxono
              (t.ASSET_CATEGORIES, categories)]
     # Categories are a current view: rows that the latest mapping no longer produces are dropped (not when a
     # universe was refused, or none was in the batch: its assets keep the categories they had).
-    whole = perp_snapshots and not failures
+    whole = bool(perp_snapshots) and not failures
     prune = [("DELETE FROM asset_categories WHERE updated_ms < ?", (stamp,))] if whole else []
     return finish(write_batch(conn, batch, then=prune), failures, len(perp_snapshots) + len(spots))
 
