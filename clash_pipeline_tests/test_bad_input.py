@@ -7,6 +7,7 @@ import json
 import pytest
 
 from clash_pipeline.ingest import hyperliquid as ingest
+from clash_pipeline.ingest.isolation import IncompleteIngest
 from clash_pipeline.sources.errors import PayloadError
 from clash_pipeline_tests.helpers import raw
 
@@ -58,10 +59,13 @@ def test_meta_and_ctxs_of_different_lengths_is_refused(fixtures_dir):
         ingest.write_contexts(None, [raw("metaAndAssetCtxs", json.dumps([meta, ctxs]))])
 
 
-def test_broken_book_in_a_snapshot_writes_no_book(fixtures_dir, memory):
+def test_broken_book_in_a_snapshot_is_reported_and_the_valid_one_written(fixtures_dir, memory):
     book = json.loads((fixtures_dir / HL / "l2Book_DYDX.json").read_bytes())
     broken = json.loads(json.dumps(book))
     broken["levels"][1][4]["px"] = "not-a-price"
-    with pytest.raises(PayloadError, match=r"l2Book.*levels\.1\.4\.px"):
+    with pytest.raises(IncompleteIngest, match=r"l2Book.*levels\.1\.4\.px") as error:
         ingest.write_books(memory, [raw("l2Book", json.dumps(book)), raw("l2Book", json.dumps(broken))])
-    assert memory.execute("SELECT COUNT(*) FROM hl_book_levels").fetchone()[0] == 0
+    assert isinstance(error.value.failures[0].error, PayloadError)
+    assert memory.execute("SELECT COUNT(*) FROM hl_book_levels").fetchone()[0] == 40
+    with pytest.raises(PayloadError, match=r"l2Book.*levels\.1\.4\.px"):  # nothing valid: the error as it is
+        ingest.write_books(memory, [raw("l2Book", json.dumps(broken))])

@@ -68,7 +68,7 @@ def test_stablecoin_chart_dates_as_strings_become_ms():
 def test_bad_history_names_the_field_and_writes_nothing(memory, body, field):
     good = _raw("v2/historicalChainTvl", "/v2/historicalChainTvl", '[{"date": 1700000000, "tvl": 5.0}]')
     bad = _raw("v2/historicalChainTvl", "/v2/historicalChainTvl/Ethereum", body)
-    with pytest.raises(PayloadError, match=f"defillama v2/historicalChainTvl: bad payload at field '{field}'"):
+    with pytest.raises(PayloadError, match=f"defillama v2/historicalChainTvl path=/v2/historicalChainTvl/Ethereum: bad payload at field '{field}'"):
         ingest.write_history(memory, [good, bad], 0, 2**62)
     assert memory.execute("SELECT COUNT(*) FROM dl_tvl").fetchone() == (0,)
 

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import dagster as dg
 
-from clash_pipeline.defs.checks import freshness_check
+from clash_pipeline.defs.checks import fail_if_refused, freshness_check, isolated
 from clash_pipeline.defs.hyperliquid_snapshot import hyperliquid_asset_universe
 from clash_pipeline.defs.metadata import load_metadata, raw_metadata
 from clash_pipeline.defs.partitions import daily, one_run_per_range, recent_days_schedule, window_ms
@@ -35,11 +35,12 @@ def defillama_capital_base(defillama_snapshot_raw: list[RawResponse], market_mem
     """Chains with their current TVL and identifiers (dl_chains) and stablecoins with their supply
     (dl_stablecoins)."""
     with market_memory.connect() as conn:
-        loads = ingest.write_capital_base(conn, defillama_snapshot_raw, now_ms())
+        loads, refused = isolated(lambda: ingest.write_capital_base(conn, defillama_snapshot_raw, now_ms()))
         (total_tvl,) = conn.execute("SELECT SUM(tvl_usd) FROM dl_chains").fetchone()
     metadata = load_metadata(loads)
     metadata["chains_tvl_usd"] = float(total_tvl or 0.0)
-    return dg.MaterializeResult(metadata=metadata)
+    yield dg.MaterializeResult(metadata=metadata)
+    fail_if_refused(refused)
 
 
 @dg.asset(group_name=GROUP, kinds={"sqlite"})
@@ -47,12 +48,13 @@ def defillama_throughput(defillama_snapshot_raw: list[RawResponse], market_memor
     """Fees, revenue and DEX volume over 24h/7d/30d with their changes, global and per chain
     (dl_throughput_summary)."""
     with market_memory.connect() as conn:
-        load = ingest.write_throughput_summary(conn, defillama_snapshot_raw, now_ms())
-    metadata = load_metadata([load])
-    for row in load.preview:
+        loads, refused = isolated(lambda: ingest.write_throughput_summary(conn, defillama_snapshot_raw, now_ms()))
+    metadata = load_metadata(loads)
+    for row in loads[0].preview:
         if row["subject"] == "" and row["total_24h"] is not None:
             metadata[f"{row['metric']}_24h_usd"] = float(row["total_24h"])
-    return dg.MaterializeResult(metadata=metadata)
+    yield dg.MaterializeResult(metadata=metadata)
+    fail_if_refused(refused)
 
 
 @dg.asset(group_name=GROUP, kinds={"sqlite"}, deps=[hyperliquid_asset_universe, defillama_capital_base])

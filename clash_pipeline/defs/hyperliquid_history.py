@@ -7,10 +7,12 @@ upsert over the run's time window, so re-running a range changes nothing.
 
 import dagster as dg
 
+from clash_pipeline.defs.checks import blocked
 from clash_pipeline.defs.metadata import load_metadata, raw_metadata
 from clash_pipeline.defs.partitions import daily, one_run_per_range, recent_days_schedule, window_ms
 from clash_pipeline.defs.resources import SourcesResource, MarketMemoryResource
 from clash_pipeline.ingest import hyperliquid as ingest
+from clash_pipeline.ingest.load import BlockingCheckFailed
 from clash_pipeline.memory.checks import candle_gaps, candle_ohlc_violations, count_rows, duplicate_keys
 from clash_pipeline.memory.tables import HL_CANDLES, HL_FUNDING_HISTORY
 from clash_pipeline.settings import load_settings
@@ -46,18 +48,22 @@ def hyperliquid_candles_raw(
                        dg.AssetCheckSpec("no_gap", asset="hyperliquid_candles")])
 def hyperliquid_candles(
     context: dg.AssetExecutionContext, hyperliquid_candles_raw: list[RawResponse], market_memory: MarketMemoryResource
-) -> dg.MaterializeResult:
-    """OHLC candles (hl_candles), upserted over the window, with duplicate, OHLC and gap checks."""
+):
+    """OHLC candles (hl_candles), upserted over the window, with duplicate, OHLC and gap checks (`ohlc_sane` runs
+    before the commit too: a failure rolls the window back, is reported, and fails the step)."""
     start, end = window_ms(context)
     with market_memory.connect() as conn:
-        load = ingest.write_candles(conn, hyperliquid_candles_raw, start, end)
+        try:
+            load = ingest.write_candles(conn, hyperliquid_candles_raw, start, end)
+        except BlockingCheckFailed as failed:
+            yield from blocked(failed)
         for day in context.partition_keys:
             day_start = day_start_ms(day)
             context.log.info(f"candles {day}: {count_rows(conn, HL_CANDLES, day_start, day_start + DAY_MS)} rows stored")
         dupes = duplicate_keys(conn, HL_CANDLES, start, end)
         bad = candle_ohlc_violations(conn, start, end)
         gaps = candle_gaps(conn, start, min(end, now_ms()))
-    return dg.MaterializeResult(
+    yield dg.MaterializeResult(
         metadata=load_metadata([load]),
         check_results=[
             dg.AssetCheckResult(check_name="no_duplicate_keys", passed=dupes == 0, metadata={"duplicates": dupes}),

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import dagster as dg
 
-from clash_pipeline.defs.checks import freshness_check
+from clash_pipeline.defs.checks import fail_if_refused, freshness_check, isolated
 from clash_pipeline.defs.metadata import load_metadata, raw_metadata
 from clash_pipeline.defs.resources import SourcesResource, MarketMemoryResource
 from clash_pipeline.ingest import hyperliquid as ingest
@@ -25,9 +25,11 @@ fresh = dg.FreshnessPolicy.time_window(fail_window=FRESH_WITHIN)
 
 
 class SnapshotConfig(dg.Config):
-    """Coins whose L2 books are read (default: CLASH_COINS)."""
+    """Coins whose L2 books are read (default: CLASH_COINS); `books_only` reads just those books (a retry of the
+    books a snapshot could not write: select this asset and `hyperliquid_liquidity` only)."""
 
     book_coins: list[str] = list(SETTINGS.coins)
+    books_only: bool = False
 
 
 @dg.asset(io_manager_key="archive_io_manager", group_name=GROUP, kinds={"python"})
@@ -35,7 +37,7 @@ def hyperliquid_snapshot_raw(config: SnapshotConfig, sources: SourcesResource) -
     """perpDexs, metaAndAssetCtxs of every dex, spotMetaAndAssetCtxs, allMids, predictedFundings, categories and
     l2Book responses of one refresh, archived verbatim."""
     with sources.hyperliquid() as client:
-        raws = ingest.pull_snapshot(client, config.book_coins)
+        raws = ingest.pull_snapshot(client, config.book_coins, config.books_only)
     return dg.Output(raws, metadata=raw_metadata(raws))
 
 
@@ -44,21 +46,23 @@ def hyperliquid_asset_universe(hyperliquid_snapshot_raw: list[RawResponse], mark
     """Perps (every dex) and spot pairs with size decimals, leverage, margin tiers, and the product taxonomy."""
     taxonomy = load_taxonomy()
     with market_memory.connect() as conn:
-        loads = ingest.write_universe(conn, hyperliquid_snapshot_raw, taxonomy)
+        loads, refused = isolated(lambda: ingest.write_universe(conn, hyperliquid_snapshot_raw, taxonomy))
         counts = conn.execute("SELECT category, COUNT(DISTINCT coin) FROM asset_categories GROUP BY category "
                               "ORDER BY 1").fetchall()
     metadata = load_metadata(loads)
     metadata.update({f"category/{category}": count for category, count in counts})
     metadata["taxonomy_version"] = taxonomy.version
-    return dg.MaterializeResult(metadata=metadata)
+    yield dg.MaterializeResult(metadata=metadata)
+    fail_if_refused(refused)
 
 
 @dg.asset(group_name=GROUP, kinds={"sqlite"}, freshness_policy=fresh)
 def hyperliquid_mids(hyperliquid_snapshot_raw: list[RawResponse], market_memory: MarketMemoryResource):
     """Mid prices of every perp and spot pair (hl_mids)."""
     with market_memory.connect() as conn:
-        load = ingest.write_mids(conn, hyperliquid_snapshot_raw)
-    return dg.MaterializeResult(metadata=load_metadata([load]))
+        loads, refused = isolated(lambda: ingest.write_mids(conn, hyperliquid_snapshot_raw))
+    yield dg.MaterializeResult(metadata=load_metadata(loads))
+    fail_if_refused(refused)
 
 
 @dg.asset(group_name=GROUP, kinds={"sqlite"}, freshness_policy=fresh)
@@ -66,28 +70,34 @@ def hyperliquid_asset_contexts(hyperliquid_snapshot_raw: list[RawResponse], mark
     """Asset contexts (hl_asset_ctxs) and positioning pressure (hl_positioning): OI and its change, 24h notional
     volume, mark/oracle premium."""
     with market_memory.connect() as conn:
-        loads = ingest.write_contexts(conn, hyperliquid_snapshot_raw)
-    return dg.MaterializeResult(metadata=load_metadata(loads))
+        loads, refused = isolated(lambda: ingest.write_contexts(conn, hyperliquid_snapshot_raw))
+    yield dg.MaterializeResult(metadata=load_metadata(loads))
+    fail_if_refused(refused)
 
 
 @dg.asset(group_name=GROUP, kinds={"sqlite"}, freshness_policy=fresh)
 def hyperliquid_liquidity(hyperliquid_snapshot_raw: list[RawResponse], market_memory: MarketMemoryResource):
     """L2 book levels (hl_book_levels) and the liquidity profile (hl_liquidity): spread, depth within
-    10/50/100 bps, imbalance."""
+    10/50/100 bps, imbalance. Each coin's book on its own: a refused one fails the step, naming the coin, after
+    the others are written."""
     with market_memory.connect() as conn:
-        loads = ingest.write_books(conn, hyperliquid_snapshot_raw)
+        loads, refused = isolated(lambda: ingest.write_books(conn, hyperliquid_snapshot_raw))
     metadata = load_metadata(loads[::-1])
     for row in loads[1].preview:
         metadata[f"spread_bps/{row['coin']}"] = float(row["spread_bps"])
-    return dg.MaterializeResult(metadata=metadata)
+    if refused:
+        metadata["retry/book_coins"] = dg.MetadataValue.json(refused.requests("l2Book", "coin"))
+    yield dg.MaterializeResult(metadata=metadata)
+    fail_if_refused(refused)
 
 
 @dg.asset(group_name=GROUP, kinds={"sqlite"}, freshness_policy=fresh)
 def hyperliquid_funding_pressure(hyperliquid_snapshot_raw: list[RawResponse], market_memory: MarketMemoryResource):
     """Current and predicted funding, premium, and 24h/7d sums of the stored history (hl_funding_pressure)."""
     with market_memory.connect() as conn:
-        loads = ingest.write_funding_pressure(conn, hyperliquid_snapshot_raw)
-    return dg.MaterializeResult(metadata=load_metadata(loads[::-1]))
+        loads, refused = isolated(lambda: ingest.write_funding_pressure(conn, hyperliquid_snapshot_raw))
+    yield dg.MaterializeResult(metadata=load_metadata(loads[::-1]))
+    fail_if_refused(refused)
 
 
 snapshot_assets = [hyperliquid_snapshot_raw, hyperliquid_asset_universe, hyperliquid_mids,

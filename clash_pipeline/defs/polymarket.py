@@ -4,11 +4,12 @@ from datetime import timedelta
 
 import dagster as dg
 
-from clash_pipeline.defs.checks import freshness_check
+from clash_pipeline.defs.checks import blocked, fail_if_refused, freshness_check, isolated
 from clash_pipeline.defs.hyperliquid_snapshot import hyperliquid_asset_universe
 from clash_pipeline.defs.metadata import load_metadata, raw_metadata
 from clash_pipeline.defs.resources import MarketMemoryResource, SourcesResource
 from clash_pipeline.ingest import polymarket as ingest
+from clash_pipeline.ingest.load import BlockingCheckFailed
 from clash_pipeline.links.polymarket import load_mapping, universe_symbols
 from clash_pipeline.memory import tables as t
 from clash_pipeline.memory.checks import binary_prices_out_of_range, duplicate_keys
@@ -33,29 +34,36 @@ def polymarket_snapshot_raw(context: dg.AssetExecutionContext, sources: SourcesR
                        dg.AssetCheckSpec("no_duplicate_keys", asset="polymarket_markets")])
 def polymarket_markets(polymarket_snapshot_raw: list[RawResponse], market_memory: MarketMemoryResource):
     """Market discovery (pm_markets, pm_market_snapshots), links to symbols (pm_asset_links) and each symbol's
-    immediate / later / recently closed markets (pm_asset_horizons)."""
+    immediate / later / recently closed markets (pm_asset_horizons). `binary_prices_in_range` runs before the
+    commit too: a failure rolls the batch back, is reported, and fails the step."""
     stamp = max((raw.fetched_ms for raw in polymarket_snapshot_raw), default=now_ms())
     with market_memory.connect() as conn:
         mapping = load_mapping(universe=universe_symbols(conn))  # every symbol of the universe, not only curated
-        loads = ingest.write_markets(conn, polymarket_snapshot_raw, mapping, stamp)
+        try:
+            loads, refused = isolated(lambda: ingest.write_markets(conn, polymarket_snapshot_raw, mapping, stamp))
+        except BlockingCheckFailed as failed:
+            yield from blocked(failed)
         bad = binary_prices_out_of_range(conn)
         dupes = duplicate_keys(conn, t.PM_MARKET_SNAPSHOTS, stamp, stamp + 1)
         per_symbol = conn.execute("SELECT symbol, COUNT(*) FROM pm_asset_links GROUP BY symbol").fetchall()
     metadata = load_metadata(loads)
     metadata.update({f"links/{symbol}": count for symbol, count in per_symbol})
     metadata["mapping_version"] = mapping.version
-    return dg.MaterializeResult(metadata=metadata, check_results=[
+    yield dg.MaterializeResult(metadata=metadata, check_results=[
         dg.AssetCheckResult(check_name="binary_prices_in_range", passed=bad == 0, metadata={"out_of_range": bad}),
         dg.AssetCheckResult(check_name="no_duplicate_keys", passed=dupes == 0, metadata={"duplicates": dupes}),
     ])
+    fail_if_refused(refused)
 
 
 @dg.asset(group_name=GROUP, kinds={"sqlite"})
 def polymarket_books(polymarket_snapshot_raw: list[RawResponse], market_memory: MarketMemoryResource):
-    """CLOB books of the horizon markets: best bid and ask by value, mid, spread, depth (pm_books)."""
+    """CLOB books of the horizon markets: best bid and ask by value, mid, spread, depth (pm_books). Each book on
+    its own: a refused one fails the step, naming the token, after the others are written."""
     with market_memory.connect() as conn:
-        load = ingest.write_books(conn, polymarket_snapshot_raw, now_ms())
-    return dg.MaterializeResult(metadata=load_metadata([load]))
+        loads, refused = isolated(lambda: ingest.write_books(conn, polymarket_snapshot_raw, now_ms()))
+    yield dg.MaterializeResult(metadata=load_metadata(loads))
+    fail_if_refused(refused)
 
 
 polymarket_assets = [polymarket_snapshot_raw, polymarket_markets, polymarket_books]

@@ -10,6 +10,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from urllib.parse import unquote
 
+from clash_pipeline.ingest.isolation import finish, nothing_valid, parse_each
 from clash_pipeline.ingest.load import Load, write_batch
 from clash_pipeline.links.defillama import ChainInfo, Overrides, base_symbols, derive_links
 from clash_pipeline.memory import tables as t
@@ -87,31 +88,39 @@ def _chain_names(raws: Sequence[RawResponse]) -> dict[str, str]:
 
 
 def write_capital_base(conn: sqlite3.Connection, raws: Sequence[RawResponse], ts_ms: int) -> list[Load]:
-    chains, stables = [], []
-    for raw in raws:
-        if raw.endpoint == "v2/chains":
-            chains += [(c.name, c.gecko_id, c.tokenSymbol, c.cmcId, None if c.chainId is None else str(c.chainId),
-                        c.tvl, ts_ms) for c in parse(raw)]
-        elif raw.endpoint == "stablecoins":
-            for asset in parse(raw).peggedAssets:
-                peg = asset.pegType
-                prev = [(getattr(asset, f) or {}).get(peg) for f in
-                        ("circulatingPrevDay", "circulatingPrevWeek", "circulatingPrevMonth")]
-                stables.append((asset.id, asset.symbol, asset.name, asset.gecko_id, peg, asset.pegMechanism,
-                                asset.circulating.get(peg, 0.0), *prev, asset.price, json.dumps(asset.chains), ts_ms))
-    return write_batch(conn, [(t.DL_CHAINS, chains), (t.DL_STABLECOINS, stables)])
+    """Chains and stablecoins, each response on its own (a refused one is reported after the other is written)."""
+    chain_lists, failures = parse_each(raws, "v2/chains", parse)
+    stable_lists, refused = parse_each(raws, "stablecoins", parse)
+    failures += refused
+    nothing_valid(chain_lists + stable_lists, failures)
+    chains = [(c.name, c.gecko_id, c.tokenSymbol, c.cmcId, None if c.chainId is None else str(c.chainId), c.tvl,
+               ts_ms) for _, parsed in chain_lists for c in parsed]
+    stables = []
+    for _, parsed in stable_lists:
+        for asset in parsed.peggedAssets:
+            peg = asset.pegType
+            prev = [(getattr(asset, f) or {}).get(peg) for f in
+                    ("circulatingPrevDay", "circulatingPrevWeek", "circulatingPrevMonth")]
+            stables.append((asset.id, asset.symbol, asset.name, asset.gecko_id, peg, asset.pegMechanism,
+                            asset.circulating.get(peg, 0.0), *prev, asset.price, json.dumps(asset.chains), ts_ms))
+    return finish(write_batch(conn, [(t.DL_CHAINS, chains), (t.DL_STABLECOINS, stables)]), failures,
+                  len(chain_lists) + len(stable_lists))
 
 
 def write_throughput_summary(conn: sqlite3.Connection, raws: Sequence[RawResponse], ts_ms: int) -> Load:
-    names = _chain_names(raws)
+    """Fees, revenue and DEX volume summaries, each overview on its own (refused ones reported after the write)."""
+    chain_lists, _ = parse_each(raws, "v2/chains", parse)
+    names = {chain.name.lower(): chain.name for _, chains in chain_lists for chain in chains}
+    views, failures = parse_each(raws, "overview/fees", parse)
+    dexs, refused = parse_each(raws, "overview/dexs", parse)
+    views, failures = views + dexs, failures + refused
+    nothing_valid(views, failures)
     rows = []
-    for raw in raws:
-        if raw.endpoint in ("overview/fees", "overview/dexs"):
-            view = parse(raw)
-            subject = _subject(raw, f"/overview/{raw.endpoint.split('/')[1]}")
-            rows.append((_metric(raw), names.get(subject, view.chain or subject), ts_ms, view.total24h, view.total7d,
-                         view.total30d, view.change_1d, view.change_7d, view.change_1m))
-    return write_batch(conn, [(t.DL_THROUGHPUT_SUMMARY, rows)])[0]
+    for raw, view in views:
+        subject = _subject(raw, f"/overview/{raw.endpoint.split('/')[1]}")
+        rows.append((_metric(raw), names.get(subject, view.chain or subject), ts_ms, view.total24h, view.total7d,
+                     view.total30d, view.change_1d, view.change_7d, view.change_1m))
+    return finish(write_batch(conn, [(t.DL_THROUGHPUT_SUMMARY, rows)]), failures, len(views))[0]
 
 
 def write_history(conn: sqlite3.Connection, raws: Sequence[RawResponse], start_ms: int, end_ms: int) -> list[Load]:

@@ -1,5 +1,9 @@
 """Hyperliquid ingestion: pulls return raw responses (archived as they are); writes parse a whole batch first,
-then upsert it in one transaction, so a malformed response writes nothing and leaves earlier data untouched."""
+then upsert it in one transaction, so a malformed response writes nothing and leaves earlier data untouched.
+
+History (candles, funding) is all or nothing per batch. A snapshot is isolated per response (per coin's book,
+per dex's universe and contexts): the valid ones are written and the refused ones reported after the commit
+(`IncompleteIngest`), so one bad asset never holds back the others."""
 
 from __future__ import annotations
 
@@ -8,12 +12,14 @@ import sqlite3
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 
-from clash_pipeline.ingest.load import Load, write_batch
+from clash_pipeline.ingest.isolation import Failure, failed_fetch, finish, nothing_valid, parse_each
+from clash_pipeline.ingest.load import BlockingCheck, Load, write_batch
 from clash_pipeline.market.funding import funding_pressure_row
 from clash_pipeline.market.liquidity import liquidity_profile
 from clash_pipeline.market.positioning import positioning_row
 from clash_pipeline.market.volatility import WINDOWS, volatility_rows
 from clash_pipeline.memory import tables as t
+from clash_pipeline.memory.checks import candle_ohlc_violations
 from clash_pipeline.sources.http import RawResponse
 from clash_pipeline.sources.hyperliquid import normalize as n
 from clash_pipeline.sources.hyperliquid.client import HyperliquidClient, parse
@@ -26,9 +32,12 @@ Progress = Callable[[str], None]
 
 
 # -- pulls ----------------------------------------------------------------------------------------------------
-def pull_snapshot(client: HyperliquidClient, book_coins: Sequence[str]) -> list[RawResponse]:
+def pull_snapshot(client: HyperliquidClient, book_coins: Sequence[str], books_only: bool = False) -> list[RawResponse]:
     """Everything a snapshot needs: dexes, metas and contexts of every dex, spot, mids, predicted funding,
-    API categories, and the L2 book of each tracked coin."""
+    API categories, and the L2 book of each tracked coin (a book that fails past its retries is kept as a failed
+    response). `books_only`: just the books (a retry of the books that failed)."""
+    if books_only:
+        return _books(client, book_coins)
     dexes_raw = client.perp_dexs()
     dexes = [dex.name for dex in parse(dexes_raw) if isinstance(dex, PerpDex)]
     raws = [dexes_raw]
@@ -36,8 +45,12 @@ def pull_snapshot(client: HyperliquidClient, book_coins: Sequence[str]) -> list[
     raws += [client.spot_meta_and_asset_ctxs(), client.all_mids(), client.predicted_fundings()]
     raws += [r for r in (client.optional_info({"type": "perpCategories"}),
                          client.optional_info({"type": "perpConciseAnnotations"})) if r is not None]
-    raws += [client.l2_book(coin) for coin in book_coins]
-    return raws
+    return raws + _books(client, book_coins)
+
+
+def _books(client: HyperliquidClient, coins: Sequence[str]) -> list[RawResponse]:
+    return [failed_fetch(lambda: client.l2_book(coin), "hyperliquid", "l2Book", "POST", "/info",
+                         {"type": "l2Book", "coin": coin}) for coin in coins]
 
 
 def pull_candles(
@@ -74,7 +87,8 @@ def write_candles(conn: sqlite3.Connection, raws: Sequence[RawResponse], start_m
     rows = []
     for raw in _by_endpoint(raws, "candleSnapshot"):
         rows += n.candle_rows(parse(raw), start_ms, end_ms)
-    return write_batch(conn, [(t.HL_CANDLES, rows)])[0]
+    check = BlockingCheck("ohlc_sane", lambda c: candle_ohlc_violations(c, start_ms, end_ms))
+    return write_batch(conn, [(t.HL_CANDLES, rows)], checks=[check])[0]
 
 
 def write_funding_history(conn: sqlite3.Connection, raws: Sequence[RawResponse], start_ms: int, end_ms: int) -> Load:
@@ -89,17 +103,29 @@ def _dex_of(raw: RawResponse) -> str:
     return raw.request.get("dex", "")
 
 
+def _each(raws: Sequence[RawResponse], endpoint: str, failures: list[Failure]) -> list[tuple[RawResponse, object]]:
+    """The valid `endpoint` responses of a snapshot; each refused one is added to `failures`."""
+    parsed, refused = parse_each(raws, endpoint, parse)
+    failures += refused
+    return parsed
+
+
 def write_universe(conn: sqlite3.Connection, raws: Sequence[RawResponse], taxonomy: Taxonomy) -> list[Load]:
-    """Assets of every dex and spot, margin tiers, API categories, and the product taxonomy (with Trending)."""
-    perp_snapshots = [(raw, parse(raw)) for raw in _by_endpoint(raws, "metaAndAssetCtxs")]
-    spot_raw = _by_endpoint(raws, "spotMetaAndAssetCtxs")
-    spot = parse(spot_raw[0]) if spot_raw else None
+    """Assets of every dex and spot, margin tiers, API categories, and the product taxonomy (with Trending).
+
+    perpDexs fixes the builder dexes' asset ids, so it must be valid; a refused dex (or spot) universe is
+    reported and the others written, and the categories of the refused ones are kept as they were."""
+    failures: list[Failure] = []
+    perp_snapshots = _each(raws, "metaAndAssetCtxs", failures)
+    spots = _each(raws, "spotMetaAndAssetCtxs", failures)
+    nothing_valid(perp_snapshots + spots, failures)
+    spot = spots[0][1] if spots else None
     dex_order = [""] + [d.name for raw in _by_endpoint(raws, "perpDexs") for d in parse(raw) if d is not None]
     api_categories: dict[str, tuple[str, str | None]] = {}
-    for raw in _by_endpoint(raws, "perpCategories"):
-        api_categories.update({coin: (category, None) for coin, category in parse(raw)})
-    for raw in _by_endpoint(raws, "perpConciseAnnotations"):
-        for coin, note in parse(raw):
+    for raw, categories in _each(raws, "perpCategories", failures):
+        api_categories.update({coin: (category, None) for coin, category in categories})
+    for raw, notes in _each(raws, "perpConciseAnnotations", failures):
+        for coin, note in notes:
             api_categories[coin] = (note.category, ",".join(note.keywords) if note.keywords else None)
     tokens = {token.index: token.name for token in spot.meta.tokens} if spot else {}
 
@@ -131,8 +157,11 @@ def write_universe(conn: sqlite3.Connection, raws: Sequence[RawResponse], taxono
     api_rows = [(coin, category, keywords, stamp) for coin, (category, keywords) in api_categories.items()]
     batch = [(t.HL_ASSETS, assets), (t.HL_MARGIN_TIERS, tiers), (t.HL_API_CATEGORIES, api_rows),
              (t.ASSET_CATEGORIES, categories)]
-    # Categories are a current view: rows that the latest mapping no longer produces are dropped.
-    return write_batch(conn, batch, then=[("DELETE FROM asset_categories WHERE updated_ms < ?", (stamp,))])
+    # Categories are a current view: rows that the latest mapping no longer produces are dropped (not when a
+    # universe was refused, or none was in the batch: its assets keep the categories they had).
+    whole = bool(perp_snapshots) and not failures
+    prune = [("DELETE FROM asset_categories WHERE updated_ms < ?", (stamp,))] if whole else []
+    return finish(write_batch(conn, batch, then=prune), failures, len(perp_snapshots) + len(spots))
 
 
 def _previous_open_interest(conn: sqlite3.Connection, before_ms: int) -> dict[str, tuple[int, float]]:
@@ -146,17 +175,19 @@ def _previous_open_interest(conn: sqlite3.Connection, before_ms: int) -> dict[st
 
 
 def write_mids(conn: sqlite3.Connection, raws: Sequence[RawResponse]) -> Load:
-    rows = []
-    for raw in _by_endpoint(raws, "allMids"):
-        rows += [(coin, raw.fetched_ms, mid) for coin, mid in parse(raw).items()]
-    return write_batch(conn, [(t.HL_MIDS, rows)])[0]
+    failures: list[Failure] = []
+    mids = _each(raws, "allMids", failures)
+    nothing_valid(mids, failures)
+    rows = [(coin, raw.fetched_ms, mid) for raw, values in mids for coin, mid in values.items()]
+    return finish(write_batch(conn, [(t.HL_MIDS, rows)]), failures, len(mids))[0]
 
 
 def write_contexts(conn: sqlite3.Connection, raws: Sequence[RawResponse]) -> list[Load]:
     """Asset contexts (perps of every dex and spot) and the positioning pressure derived from them."""
-    ctx_rows, positioning = [], []
-    perp_snapshots = [(raw, parse(raw)) for raw in _by_endpoint(raws, "metaAndAssetCtxs")]
-    spot = [(raw, parse(raw)) for raw in _by_endpoint(raws, "spotMetaAndAssetCtxs")]
+    ctx_rows, positioning, failures = [], [], []
+    perp_snapshots = _each(raws, "metaAndAssetCtxs", failures)
+    spot = _each(raws, "spotMetaAndAssetCtxs", failures)
+    nothing_valid(perp_snapshots + spot, failures)
     for raw, snapshot in perp_snapshots:
         previous = _previous_open_interest(conn, raw.fetched_ms)
         for asset, ctx in zip(snapshot.meta.universe, snapshot.ctxs, strict=True):
@@ -165,21 +196,24 @@ def write_contexts(conn: sqlite3.Connection, raws: Sequence[RawResponse]) -> lis
         ctx_rows += n.perp_ctx_rows(snapshot, raw.fetched_ms)
     for raw, snapshot in spot:
         ctx_rows += n.spot_ctx_rows(snapshot, raw.fetched_ms)
-    return write_batch(conn, [(t.HL_ASSET_CTXS, ctx_rows), (t.HL_POSITIONING, positioning)])
+    loads = write_batch(conn, [(t.HL_ASSET_CTXS, ctx_rows), (t.HL_POSITIONING, positioning)])
+    return finish(loads, failures, len(perp_snapshots) + len(spot))
 
 
 def write_funding_pressure(conn: sqlite3.Connection, raws: Sequence[RawResponse]) -> list[Load]:
     """Predicted funding per venue, and funding pressure per perp with 24h/7d sums of the stored history."""
-    predicted_rows, hl_predicted = [], {}
-    for raw in _by_endpoint(raws, "predictedFundings"):
-        for coin, venues in parse(raw):
+    predicted_rows, hl_predicted, failures = [], {}, []
+    predicted = _each(raws, "predictedFundings", failures)
+    snapshots = _each(raws, "metaAndAssetCtxs", failures)
+    nothing_valid(predicted + snapshots, failures)
+    for raw, fundings in predicted:
+        for coin, venues in fundings:
             for venue, value in venues:
                 if value is None:
                     continue
                 predicted_rows.append((coin, venue, raw.fetched_ms, value.fundingRate, value.nextFundingTime))
                 if venue == "HlPerp":
                     hl_predicted[coin] = value.fundingRate
-    snapshots = [(raw, parse(raw)) for raw in _by_endpoint(raws, "metaAndAssetCtxs")]
     stamp = max((raw.fetched_ms for raw, _ in snapshots), default=0)
     history: dict[str, list[tuple[int, float]]] = defaultdict(list)
     for coin, hour, rate in conn.execute(
@@ -194,21 +228,25 @@ def write_funding_pressure(conn: sqlite3.Connection, raws: Sequence[RawResponse]
         for raw, snapshot in snapshots
         for asset, ctx in zip(snapshot.meta.universe, snapshot.ctxs, strict=True)
     ]
-    return write_batch(conn, [(t.HL_PREDICTED_FUNDINGS, predicted_rows), (t.HL_FUNDING_PRESSURE, pressure)])
+    loads = write_batch(conn, [(t.HL_PREDICTED_FUNDINGS, predicted_rows), (t.HL_FUNDING_PRESSURE, pressure)])
+    return finish(loads, failures, len(predicted) + len(snapshots))
 
 
 def write_books(conn: sqlite3.Connection, raws: Sequence[RawResponse]) -> list[Load]:
-    """L2 book levels (what paper fills walk) and the liquidity profile of each book."""
-    levels, liquidity = [], []
-    for raw in _by_endpoint(raws, "l2Book"):
-        book = parse(raw)
+    """L2 book levels (what paper fills walk) and the liquidity profile of each book; each coin's book on its
+    own (a refused or failed one is reported after the others are written)."""
+    levels, liquidity, failures = [], [], []
+    books = _each(raws, "l2Book", failures)
+    nothing_valid(books, failures)
+    for raw, book in books:
         rows = n.book_level_rows(book)
         levels += rows
         profile = liquidity_profile([(r[4], r[5]) for r in rows if r[2] == "bid"],
                                     [(r[4], r[5]) for r in rows if r[2] == "ask"])
         if profile is not None:
             liquidity.append((book.coin, book.time, *profile))
-    return write_batch(conn, [(t.HL_BOOK_LEVELS, levels), (t.HL_LIQUIDITY, liquidity)])
+    return finish(write_batch(conn, [(t.HL_BOOK_LEVELS, levels), (t.HL_LIQUIDITY, liquidity)]), failures,
+                  len(books))
 
 
 def write_volatility(

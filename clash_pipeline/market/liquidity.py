@@ -14,12 +14,15 @@ def liquidity_profile(bids: Sequence[Level], asks: Sequence[Level]) -> tuple[flo
     """(best_bid, best_ask, mid, spread_bps, bid/ask USD depth within 10/50/100 bps of mid, imbalance).
 
     Best levels are taken by value, not by position. Imbalance is (bid - ask) / (bid + ask) of the depth
-    within 100 bps. None when a side is empty.
+    within 100 bps. None when a side is empty, a best price is not positive, or the book is crossed (the
+    contract refuses such books; this stays safe without it).
     """
     if not bids or not asks:
         return None
     best_bid = max(px for px, _ in bids)
     best_ask = min(px for px, _ in asks)
+    if best_bid <= 0 or best_ask <= 0 or best_bid > best_ask:
+        return None
     mid = (best_bid + best_ask) / 2
     depths: list[float] = []
     for band in DEPTH_BANDS_BPS:

@@ -19,11 +19,20 @@ def volatility_rows(
 
     `bars` are consecutive candles in time order (with history before `since_ms` for the windows). Realized
     volatility is the sample stdev of log close-to-close returns, annualized by the interval; ATR is the mean
-    true range. A profile is written only where the window has enough bars.
+    true range. A profile is written only where the window has enough bars, at least two, all with positive
+    closes (a return from or to a non-positive price is undefined); no bars give no rows.
     """
+    if not bars:
+        return []
     per_year = 365 * DAY_MS / step_ms
     closes = [bar[5] for bar in bars]
-    returns = [0.0] + [math.log(closes[i] / closes[i - 1]) for i in range(1, len(closes))]
+    returns: list[float | None] = [0.0] + [
+        math.log(closes[i] / closes[i - 1]) if closes[i] > 0 and closes[i - 1] > 0 else None
+        for i in range(1, len(closes))
+    ]
+    undefined = [0] * len(bars)  # running count of undefined returns, to skip windows that hold one
+    for i, value in enumerate(returns):
+        undefined[i] = (undefined[i - 1] if i else 0) + (value is None or closes[i] <= 0)
     true_ranges = [bars[0][3] - bars[0][4]] + [
         max(bars[i][3], closes[i - 1]) - min(bars[i][4], closes[i - 1]) for i in range(1, len(bars))
     ]
@@ -33,7 +42,7 @@ def volatility_rows(
         if as_of < since_ms or as_of % HOUR_MS:
             continue
         for window in windows:
-            if i < window:
+            if i < window or window < 2 or undefined[i] - undefined[i - window]:
                 continue
             sample = returns[i - window + 1 : i + 1]
             mean = sum(sample) / window

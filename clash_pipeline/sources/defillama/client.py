@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 from clash_pipeline.sources.http import RawResponse, SourceHttp, WeightBudget
 from clash_pipeline.sources.parsing import parse_raw
+from clash_pipeline.sources.defillama.contracts import CONTRACTS
 from clash_pipeline.sources.defillama.models import ADAPTERS
 
 SOURCE = "defillama"
@@ -19,7 +20,7 @@ FEES_TYPES = ("dailyFees", "dailyRevenue")
 
 
 def parse(raw: RawResponse) -> Any:
-    return parse_raw(ADAPTERS, raw)
+    return parse_raw(ADAPTERS, raw, CONTRACTS)
 
 
 class DefiLlamaClient:

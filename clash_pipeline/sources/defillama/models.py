@@ -3,6 +3,11 @@
 Money values are USD floats; timestamps are Unix seconds, as ints in TVL and dimension charts and as strings in
 stablecoin charts: both are accepted and turned into integer milliseconds. `chainId` may be a number, a string
 or null; `gecko_id`/`tokenSymbol`/`cmcId` may be null (the real 2022 `/v2/chains` shows all of these).
+
+Domain ranges sit on the fields: TVL, stablecoin supply and stablecoin prices >= 0 (`Usd`); fees, revenue and
+volume totals and changes take either sign here (revenue can be negative), and the contract holds fees and DEX
+volume >= 0. Duplicate keys (chain names, stablecoin ids, days in a series) are each endpoint's contract in
+`contracts.py`.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from typing import Annotated
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictStr, TypeAdapter
 
 Num = Annotated[float, Field(allow_inf_nan=False)]
+Usd = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
 
 def _seconds_to_ms(value: object) -> object:
@@ -33,7 +39,7 @@ class _Model(BaseModel):
 
 class Chain(_Model):
     name: StrictStr
-    tvl: Num
+    tvl: Usd
     gecko_id: StrictStr | None = None
     tokenSymbol: StrictStr | None = None
     cmcId: StrictStr | None = None
@@ -42,11 +48,11 @@ class Chain(_Model):
 
 class TvlPoint(_Model):
     date: TimeMs
-    tvl: Num
+    tvl: Usd
 
 
 class ChainCirculating(_Model):
-    current: dict[str, Num] = {}
+    current: dict[str, Usd] = {}
 
 
 class PeggedAsset(_Model):
@@ -56,13 +62,13 @@ class PeggedAsset(_Model):
     gecko_id: StrictStr | None = None
     pegType: StrictStr
     pegMechanism: StrictStr | None = None
-    circulating: dict[str, Num] = {}
-    circulatingPrevDay: dict[str, Num] | None = None
-    circulatingPrevWeek: dict[str, Num] | None = None
-    circulatingPrevMonth: dict[str, Num] | None = None
+    circulating: dict[str, Usd] = {}
+    circulatingPrevDay: dict[str, Usd] | None = None
+    circulatingPrevWeek: dict[str, Usd] | None = None
+    circulatingPrevMonth: dict[str, Usd] | None = None
     chainCirculating: dict[str, ChainCirculating] = {}
     chains: list[StrictStr] = []
-    price: Num | None = None
+    price: Usd | None = None
 
 
 class Stablecoins(_Model):
@@ -71,12 +77,12 @@ class Stablecoins(_Model):
 
 class StablecoinChartPoint(_Model):
     date: TimeMs
-    totalCirculatingUSD: dict[str, Num]
+    totalCirculatingUSD: dict[str, Usd]
 
 
 class StablecoinChain(_Model):
     name: StrictStr
-    totalCirculatingUSD: dict[str, Num]
+    totalCirculatingUSD: dict[str, Usd]
     gecko_id: StrictStr | None = None
     tokenSymbol: StrictStr | None = None
 
@@ -101,7 +107,7 @@ class Protocol(_Model):
     gecko_id: StrictStr | None = None
     category: StrictStr | None = None
     chains: list[StrictStr] = []
-    tvl: Num | None = None
+    tvl: Usd | None = None
 
 
 ADAPTERS: dict[str, TypeAdapter] = {

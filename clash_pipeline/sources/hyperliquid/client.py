@@ -12,6 +12,7 @@ from typing import Any
 
 from clash_pipeline.sources.errors import RequestFailed
 from clash_pipeline.sources.http import RawResponse, SourceHttp, WeightBudget
+from clash_pipeline.sources.hyperliquid.contracts import CONTRACTS
 from clash_pipeline.sources.hyperliquid.models import ADAPTERS
 from clash_pipeline.sources.parsing import parse_raw
 from clash_pipeline.timeutil import interval_ms
@@ -27,8 +28,9 @@ def request_weight(info_type: str) -> int:
 
 
 def parse(raw: RawResponse) -> Any:
-    """Validate a raw `info` response against its endpoint's model; PayloadError names the bad field."""
-    return parse_raw(ADAPTERS, raw)
+    """Validate a raw `info` response against its endpoint's model and contract (hyperliquid/contracts.py);
+    PayloadError names the request and the bad field."""
+    return parse_raw(ADAPTERS, raw, CONTRACTS)
 
 
 class HyperliquidClient:

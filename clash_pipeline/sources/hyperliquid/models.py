@@ -3,6 +3,13 @@
 Decimal strings ("30135.0") validate into finite floats; NaN and infinity are refused. Timestamps and counts
 are strict integers. Optional fields are the ones the real recordings show missing or null.
 Hot paths (candles, funding) use TypedDicts, which validate about twice as fast as models.
+
+Domain ranges sit on the fields: `Price` > 0 (candle OHLC, book levels, mark/oracle/mid/impact prices, mids),
+`Amount` >= 0 (volumes, open interest, supplies, prevDayPx, which is 0 for a pair with no trade yesterday),
+`Size` > 0 (book level sizes), `SzDecimals` in [0, 8] (8 is the most price decimals a spot pair has), `Leverage`
+in [1, 100], order and trade counts >= 0 (>= 1 for a book level). Funding rates and premiums take either sign.
+What a single field cannot say (identity against the request, high >= low, an uncrossed book, duplicate keys)
+is each endpoint's contract in `contracts.py`.
 """
 
 from __future__ import annotations
@@ -13,6 +20,13 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, Strict
 from typing_extensions import TypedDict
 
 Num = Annotated[float, Field(allow_inf_nan=False)]
+Price = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+Amount = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Size = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+Count = Annotated[StrictInt, Field(ge=0)]
+Time = Annotated[StrictInt, Field(ge=0)]
+SzDecimals = Annotated[StrictInt, Field(ge=0, le=8)]
+Leverage = Annotated[StrictInt, Field(ge=1, le=100)]
 
 
 class _Model(BaseModel):
@@ -20,41 +34,47 @@ class _Model(BaseModel):
 
 
 class Candle(TypedDict):
-    t: StrictInt
-    T: StrictInt
+    """Contract: `s`/`i` are the requested coin/interval, low <= open, close <= high, one row per `t`."""
+
+    t: Time
+    T: Time
     s: StrictStr
     i: StrictStr
-    o: Num
-    h: Num
-    l: Num  # noqa: E741 - the API's name
-    c: Num
-    v: Num
-    n: StrictInt
+    o: Price
+    h: Price
+    l: Price  # noqa: E741 - the API's name
+    c: Price
+    v: Amount
+    n: Count
 
 
 class FundingRow(TypedDict):
+    """Contract: `coin` is the requested coin, one row per hour."""
+
     coin: StrictStr
     fundingRate: Num
     premium: Num
-    time: StrictInt
+    time: Time
 
 
 class BookLevel(TypedDict):
-    px: Num
-    sz: Num
-    n: StrictInt
+    px: Price
+    sz: Size
+    n: Annotated[StrictInt, Field(ge=1)]
 
 
 class L2Book(_Model):
+    """Contract: `coin` is the requested coin, best bid < best ask, one level per price and side."""
+
     coin: StrictStr
-    time: StrictInt
+    time: Time
     levels: tuple[list[BookLevel], list[BookLevel]]
 
 
 class PerpAsset(_Model):
     name: StrictStr
-    szDecimals: StrictInt
-    maxLeverage: StrictInt
+    szDecimals: SzDecimals
+    maxLeverage: Leverage
     marginTableId: StrictInt | None = None
     onlyIsolated: StrictBool = False
     isDelisted: StrictBool = False
@@ -62,8 +82,8 @@ class PerpAsset(_Model):
 
 
 class MarginTier(_Model):
-    lowerBound: Num
-    maxLeverage: StrictInt
+    lowerBound: Amount
+    maxLeverage: Leverage
 
 
 class MarginTable(_Model):
@@ -72,6 +92,8 @@ class MarginTable(_Model):
 
 
 class PerpMeta(_Model):
+    """Contract: asset names unique in the universe, margin table ids unique."""
+
     universe: list[PerpAsset]
     marginTables: list[tuple[StrictInt, MarginTable]] = []
     collateralToken: StrictInt | None = None
@@ -79,15 +101,15 @@ class PerpMeta(_Model):
 
 class PerpCtx(_Model):
     funding: Num
-    openInterest: Num
-    prevDayPx: Num
-    dayNtlVlm: Num
+    openInterest: Amount
+    prevDayPx: Amount
+    dayNtlVlm: Amount
     premium: Num | None
-    oraclePx: Num
-    markPx: Num
-    midPx: Num | None = None
-    impactPxs: tuple[Num, Num] | None = None
-    dayBaseVlm: Num | None = None
+    oraclePx: Price
+    markPx: Price
+    midPx: Price | None = None
+    impactPxs: tuple[Price, Price] | None = None
+    dayBaseVlm: Amount | None = None
 
 
 class _MetaAndCtxs(_Model):
@@ -116,34 +138,36 @@ class MetaAndAssetCtxs(_MetaAndCtxs):
 
 class SpotToken(_Model):
     name: StrictStr
-    szDecimals: StrictInt
-    weiDecimals: StrictInt
-    index: StrictInt
+    szDecimals: SzDecimals
+    weiDecimals: Annotated[StrictInt, Field(ge=0, le=18)]
+    index: Count
     isCanonical: StrictBool = False
     fullName: StrictStr | None = None
 
 
 class SpotPair(_Model):
-    tokens: tuple[StrictInt, StrictInt]
+    tokens: tuple[Count, Count]
     name: StrictStr
-    index: StrictInt
+    index: Count
     isCanonical: StrictBool = False
 
 
 class SpotMeta(_Model):
+    """Contract: pair names and indexes unique, token indexes unique."""
+
     universe: list[SpotPair]
     tokens: list[SpotToken]
 
 
 class SpotCtx(_Model):
     coin: StrictStr
-    prevDayPx: Num
-    dayNtlVlm: Num
-    markPx: Num
-    midPx: Num | None = None
-    circulatingSupply: Num | None = None
-    totalSupply: Num | None = None
-    dayBaseVlm: Num | None = None
+    prevDayPx: Amount
+    dayNtlVlm: Amount
+    markPx: Price
+    midPx: Price | None = None
+    circulatingSupply: Amount | None = None
+    totalSupply: Amount | None = None
+    dayBaseVlm: Amount | None = None
 
 
 class SpotMetaAndAssetCtxs(_MetaAndCtxs):
@@ -153,7 +177,7 @@ class SpotMetaAndAssetCtxs(_MetaAndCtxs):
 
 class PredictedVenue(_Model):
     fundingRate: Num
-    nextFundingTime: StrictInt | None = None
+    nextFundingTime: Time | None = None
 
 
 class PerpDex(_Model):
@@ -173,7 +197,7 @@ PERP_META = TypeAdapter(PerpMeta)
 META_AND_CTXS = TypeAdapter(MetaAndAssetCtxs)
 SPOT_META = TypeAdapter(SpotMeta)
 SPOT_META_AND_CTXS = TypeAdapter(SpotMetaAndAssetCtxs)
-ALL_MIDS = TypeAdapter(dict[str, Num])
+ALL_MIDS = TypeAdapter(dict[str, Price])
 PREDICTED_FUNDINGS = TypeAdapter(list[tuple[StrictStr, list[tuple[StrictStr, PredictedVenue | None]]]])
 PERP_DEXS = TypeAdapter(list[PerpDex | None])
 PERP_CATEGORIES = TypeAdapter(list[tuple[StrictStr, StrictStr]])

@@ -11,6 +11,7 @@ from typing import Any
 
 from clash_pipeline.sources.http import RawResponse, SourceHttp, WeightBudget
 from clash_pipeline.sources.parsing import parse_raw
+from clash_pipeline.sources.polymarket.contracts import CONTRACTS
 from clash_pipeline.sources.polymarket.models import ADAPTERS
 
 SOURCE = "polymarket"
@@ -20,7 +21,7 @@ CLOB_END_CURSOR = "LTE="
 
 
 def parse(raw: RawResponse) -> Any:
-    return parse_raw(ADAPTERS, raw)
+    return parse_raw(ADAPTERS, raw, CONTRACTS)
 
 
 def _bools(params: dict) -> dict:

@@ -6,6 +6,11 @@
 - `closedTime` is "2026-04-05 19:37:33+00", not ISO 8601 with a T; dates are parsed to integer ms UTC.
 - `active` stays true after `closed`: use `closed`.
 - CLOB book levels may come in either order; its `timestamp` is ms as a string (or ISO in the docs).
+
+Domain ranges sit on the fields: prices and probabilities (`outcomePrices`, best bid/ask, last trade, CLOB token
+and book prices, midpoints, price history) in [0, 1]; volumes and liquidity >= 0; book sizes and tick sizes > 0;
+a market has as many prices and token ids as outcomes (or none). Identity, crossed books and duplicate keys are
+each endpoint's contract in `contracts.py`.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictStr, TypeAdapter
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictStr, TypeAdapter, model_validator
 
 Num = Annotated[float, Field(allow_inf_nan=False)]
 
@@ -57,11 +62,29 @@ def to_ms(value: object) -> int | None:
     return int(moment.timestamp() * 1000)
 
 
+def _probability_str(value: object) -> str:
+    text = _decimal_str(value)
+    if not 0 <= Decimal(text) <= 1:
+        raise ValueError(f"a price must be in [0, 1]: {value!r}")
+    return text
+
+
+def _positive_str(value: object) -> str:
+    text = _decimal_str(value)
+    if not Decimal(text) > 0:
+        raise ValueError(f"a size must be > 0: {value!r}")
+    return text
+
+
 JsonList = Annotated[list[StrictStr], BeforeValidator(_json_list)]
 DecimalStr = Annotated[str, BeforeValidator(_decimal_str)]
-PriceList = Annotated[list[DecimalStr], BeforeValidator(_json_list)]
+ProbabilityStr = Annotated[str, BeforeValidator(_probability_str)]
+PositiveStr = Annotated[str, BeforeValidator(_positive_str)]
+PriceList = Annotated[list[ProbabilityStr], BeforeValidator(_json_list)]
 TimeMs = Annotated[int | None, BeforeValidator(to_ms)]
-Amount = Annotated[Num | None, BeforeValidator(lambda v: None if v in (None, "") else v)]
+Amount = Annotated[Annotated[float, Field(ge=0, allow_inf_nan=False)] | None,
+                   BeforeValidator(lambda v: None if v in (None, "") else v)]
+Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 
 
 class _Model(BaseModel):
@@ -98,11 +121,19 @@ class GammaMarket(_Model):
     active: StrictBool = False
     closed: StrictBool = False
     acceptingOrders: StrictBool | None = None
-    bestBid: Num | None = None
-    bestAsk: Num | None = None
-    lastTradePrice: Num | None = None
+    bestBid: Probability | None = None
+    bestAsk: Probability | None = None
+    lastTradePrice: Probability | None = None
     category: StrictStr | None = None
     events: list[EventRef] = []
+
+    @model_validator(mode="after")
+    def _one_price_and_token_per_outcome(self) -> GammaMarket:
+        for name in ("outcomePrices", "clobTokenIds"):
+            values = getattr(self, name)
+            if values and len(values) != len(self.outcomes):
+                raise ValueError(f"{len(values)} {name} for {len(self.outcomes)} outcomes")
+        return self
 
 
 class GammaEvent(_Model):
@@ -129,7 +160,7 @@ class SearchResult(_Model):
 class ClobToken(_Model):
     token_id: StrictStr
     outcome: StrictStr
-    price: Num
+    price: Probability
     winner: StrictBool = False
 
 
@@ -142,7 +173,7 @@ class ClobMarket(_Model):
     active: StrictBool = False
     closed: StrictBool = False
     accepting_orders: StrictBool = False
-    minimum_tick_size: Num | None = None
+    minimum_tick_size: Annotated[float, Field(gt=0, le=1)] | None = None
     tags: list[StrictStr] | None = None
 
 
@@ -154,11 +185,13 @@ class ClobMarketsPage(_Model):
 
 
 class BookLevel(_Model):
-    price: DecimalStr
-    size: DecimalStr
+    price: ProbabilityStr
+    size: PositiveStr
 
 
 class ClobBook(_Model):
+    """Contract: `asset_id` is the requested token_id; best bid < best ask; one level per price and side."""
+
     market: StrictStr
     asset_id: StrictStr
     timestamp: TimeMs = None
@@ -167,12 +200,12 @@ class ClobBook(_Model):
 
 
 class Midpoint(_Model):
-    mid: DecimalStr
+    mid: ProbabilityStr
 
 
 class PricePoint(_Model):
     t: int
-    p: Num
+    p: Probability
 
 
 class PriceHistory(_Model):

@@ -218,10 +218,11 @@ class PolymarketReplay:
                            for t, o, p in zip(tokens, outcomes, prices)]}
 
     def _book(self, market: dict, token: str, price: float) -> dict:
+        tick = round(price, 2)  # levels on the 0.01 tick, so no two levels of a side share a price
         bids = [{"price": f"{p:.2f}", "size": f"{50 + 400 * _u(token, 'b', p):.2f}"}
-                for p in (round(price - 0.01 * k, 2) for k in range(6, 0, -1)) if 0 < p < 1]
+                for p in (round(tick - 0.01 * k, 2) for k in range(6, 0, -1)) if 0 < p < 1]
         asks = [{"price": f"{p:.2f}", "size": f"{50 + 400 * _u(token, 'a', p):.2f}"}
-                for p in (round(price + 0.01 * k, 2) for k in range(6, 0, -1)) if 0 < p < 1]
+                for p in (round(tick + 0.01 * k, 2) for k in range(6, 0, -1)) if 0 < p < 1]
         return {"market": market["conditionId"], "asset_id": token, "timestamp": str(self.clock()),
                 "hash": hashlib.sha1(f"{token}{self.clock()}".encode()).hexdigest(), "bids": bids, "asks": asks,
                 "min_order_size": "5", "tick_size": "0.01", "neg_risk": False,
