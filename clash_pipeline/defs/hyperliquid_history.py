@@ -32,6 +32,7 @@ class HistoryConfig(dg.Config):
 
     coins: list[str] | None = None
     intervals: list[str] | None = None
+    series: list[str] | None = None  # only these: "xyz:TSLA 15m", "BTC funding" (what a backfill names)
     max_weight: int | None = None
 
 
@@ -41,8 +42,8 @@ def _plan(context: dg.AssetExecutionContext, config: HistoryConfig, market_memor
         demand = compute_demand(conn, SETTINGS.coins, SETTINGS.intervals)
     for problem in demand.problems:
         context.log.warning(f"demand: {problem}")
-    budget = config.max_weight or (RUN_WEIGHT_BUDGET if config.coins is None else None)
-    return plan_history(demand, config.coins, config.intervals, start, end, now_ms(), budget)
+    budget = config.max_weight or (RUN_WEIGHT_BUDGET if config.coins is None and not config.series else None)
+    return plan_history(demand, config.coins, config.intervals, start, end, now_ms(), budget, config.series)
 
 
 @dg.asset(partitions_def=daily, backfill_policy=one_run_per_range, io_manager_key="archive_io_manager",

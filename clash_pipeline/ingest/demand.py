@@ -15,6 +15,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from clash_pipeline.market.volatility import WINDOWS
 from clash_pipeline.sources.http import RawResponse
@@ -196,14 +197,19 @@ def funding_weight(start_ms: int, end_ms: int, now_ms: int) -> int:
 
 
 def plan_history(demand: Demand, coins: Sequence[str] | None, intervals: Sequence[str] | None, start_ms: int,
-                 end_ms: int, now_ms: int, budget: int | None = RUN_WEIGHT_BUDGET) -> HistoryPlan:
+                 end_ms: int, now_ms: int, budget: int | None = RUN_WEIGHT_BUDGET,
+                 series: Sequence[str] | None = None) -> HistoryPlan:
     """Candle and funding pulls for [start_ms, end_ms), by priority (assets clones read first, their plans'
     intervals before the paper 1m, the floor last), within `budget` weight (None: no cap); the rest is skipped
     and said so.
 
     `coins` None: every demanded asset, each at its own intervals (`intervals` overrides them). Named coins
-    outside the demand take `intervals` (or the floor's)."""
+    outside the demand take `intervals` (or the floor's). `series` ("xyz:TSLA 15m", "BTC funding", as a
+    backfill names its gaps) keeps only those."""
     floor_intervals = demand.floor_intervals
+    only = {tuple(entry.split()) for entry in series} if series else None
+    if only is not None:
+        coins = sorted({coin for coin, _ in only})
     chosen = demand.coins if coins is None else list(dict.fromkeys(coins))
     candidates, skipped = [], []
     for coin in chosen:
@@ -211,15 +217,19 @@ def plan_history(demand: Demand, coins: Sequence[str] | None, intervals: Sequenc
                                                        dict.fromkeys(floor_intervals, MIN_WINDOW_MS), wanted_by={"config"})
         by_clone = bool(asset.wanted_by - {FLOOR, "config"})
         wanted = sorted(intervals or asset.intervals, key=lambda i: (i == PAPER_INTERVAL, interval_ms(i)))
+        if only is not None:
+            wanted = sorted({i for c, i in only if c == coin and i != "funding"},
+                            key=lambda i: (i == PAPER_INTERVAL, interval_ms(i)))
         for rank, interval in enumerate(wanted):
             why = ("paper fills" if interval == PAPER_INTERVAL and by_clone else
                    "read plans " + ",".join(sorted(asset.wanted_by - {FLOOR})) if by_clone else "CLASH_COINS")
             candidates.append(((not by_clone, rank), PlannedPull("candleSnapshot", coin, interval, start_ms, end_ms,
                                                                  candle_weight(interval, start_ms, end_ms), why)))
-        if asset.funding:
+        funding_asked = only is None or (coin, "funding") in only
+        if funding_asked and asset.funding:
             candidates.append(((not by_clone, 0), PlannedPull("fundingHistory", coin, None, start_ms, end_ms,
                                                               funding_weight(start_ms, end_ms, now_ms), "perp funding")))
-        else:
+        elif funding_asked:
             skipped.append((None, f"{coin} funding", "spot has no funding"))
     fetch, spent = [], 0
     for _, pull in sorted(candidates, key=lambda c: c[0]):
@@ -273,3 +283,39 @@ def backfill_gaps(conn: sqlite3.Connection, demand: Demand, now_ms: int, history
             if oldest is None or oldest > needed + HOUR_MS:
                 gaps.append(Gap(asset.coin, "funding", needed - needed % HOUR_MS, oldest))
     return gaps
+
+
+BACKFILL_RETRY_MS = HOUR_MS  # a coin asked for and still short is asked for again after this
+
+
+@dataclass(frozen=True)
+class Backfill:
+    """One run for a batch of newly demanded assets: the coins, and the days their windows need."""
+
+    coins: tuple[str, ...]
+    first_day: str
+    last_day: str
+    gaps: tuple[Gap, ...]
+
+    @property
+    def series(self) -> list[str]:
+        """The gaps as `series` config entries: "xyz:TSLA 15m", "BTC funding"."""
+        return [f"{g.coin} {g.series}" for g in self.gaps]
+
+    @property
+    def run_key(self) -> str:
+        return f"backfill-{self.first_day}..{self.last_day}-" + ",".join(self.coins)
+
+
+def backfill_batch(gaps: Sequence[Gap], attempted: dict[str, int], now_ms: int) -> Backfill | None:
+    """The batch to backfill now: every coin with a gap that was not asked for in the last hour (one run for all
+    of them, over the days from the earliest needed time to today), or None."""
+    due = [g for g in gaps if now_ms - attempted.get(g.coin, 0) >= BACKFILL_RETRY_MS]
+    if not due:
+        return None
+    coins = tuple(sorted({g.coin for g in due}))
+    return Backfill(coins, _day(min(g.needed_from_ms for g in due)), _day(now_ms), tuple(due))
+
+
+def _day(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).date().isoformat()

@@ -21,6 +21,8 @@ def volatility_rows(
     volatility is the sample stdev of log close-to-close returns, annualized by the interval; ATR is the mean
     true range. A profile is written only where the window has enough bars.
     """
+    if not bars:
+        return []
     per_year = 365 * DAY_MS / step_ms
     closes = [bar[5] for bar in bars]
     returns = [0.0] + [math.log(closes[i] / closes[i - 1]) for i in range(1, len(closes))]
