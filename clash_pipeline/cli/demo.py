@@ -154,7 +154,7 @@ def product_loop(runtime) -> None:
                                   bio="Waits for the perfect trade.")
         names["Holdout Hank"] = hank.identity.clone_id
     conn.execute("UPDATE clones SET creator = COALESCE(creator, '0xcreator' || printf('%04d', clone_id))")
-    criteria = AuditionCriteria(profit_target_pct=-5.0)  # demo: lenient on profit, default drawdown/trades/reliability
+    criteria = AuditionCriteria(profit_target_pct=-10.0)  # demo: lenient on profit, default drawdown/trades/reliability
     now = now_ms()
     audition_start = now - now % HOUR_MS - 46 * HOUR_MS
     for name in ("Basic Betty", "Custom Carl", "Holdout Hank"):

@@ -115,12 +115,12 @@ def _span(ms: int) -> str:
 
 def format_coverage(lines: list[ChannelCoverage]) -> str:
     """A plain-text table: asset, channel, newest row (UTC), age, limit, status and why."""
-    out = [f"{'asset':<22}{'channel':<24}{'newest (UTC)':<21}{'age':>8}{'limit':>8}  status"]
+    out = [f"{'asset':<22}{'channel':<32}{'newest (UTC)':<21}{'age':>8}{'limit':>8}  status"]
     for c in lines:
         age = "-" if c.age_ms is None else _span(c.age_ms)
         limit = "-" if c.limit_ms is None else _span(c.limit_ms)
         label = c.name if c.name == c.coin else f"{c.name} ({c.coin})"
-        out.append(f"{label:<22}{c.channel:<24}{iso(c.newest_ms) or '-':<21}{age:>8}{limit:>8}  {c.status}"
+        out.append(f"{label:<22}{c.channel:<32}{iso(c.newest_ms) or '-':<21}{age:>8}{limit:>8}  {c.status}"
                    + (f": {c.why}" if c.why and c.status != Status.FRESH else ""))
     failing = sum(c.failing for c in lines)
     assets = len({c.coin for c in lines})
