@@ -56,12 +56,6 @@ class AssetDemand:
     def need(self, interval: str, window_ms: int = MIN_WINDOW_MS) -> None:
         self.windows[interval] = max(self.windows.get(interval, MIN_WINDOW_MS), window_ms)
 
-    def as_dict(self) -> dict:
-        return {"coin": self.coin, "kind": self.kind, "intervals": self.intervals, "funding": self.funding,
-                "window_hours": {i: w // HOUR_MS for i, w in self.windows.items()},
-                "funding_window_hours": self.funding_window_ms // HOUR_MS if self.funding else None,
-                "wanted_by": sorted(self.wanted_by)}
-
 
 @dataclass
 class Demand:
@@ -73,9 +67,6 @@ class Demand:
     @property
     def coins(self) -> list[str]:
         return sorted(self.assets)
-
-    def by_clones(self) -> list[str]:
-        return sorted(c for c, a in self.assets.items() if a.wanted_by - {FLOOR})
 
 
 def demanding_clones(conn: sqlite3.Connection) -> list[int]:
@@ -170,12 +161,6 @@ class HistoryPlan:
 
     def pulls(self, endpoint: str) -> list[PlannedPull]:
         return [p for p in self.fetch if p.endpoint == endpoint]
-
-    def summary(self) -> dict:
-        return {"weight_planned": self.weight, "weight_budget": self.budget, "fetched": len(self.fetch),
-                "skipped": len(self.skipped),
-                "fetch": [{"pull": p.label, "weight": p.weight, "why": p.why} for p in self.fetch],
-                "skip": [{"pull": what, "weight": p.weight if p else 0, "why": why} for p, what, why in self.skipped]}
 
 
 def candle_weight(interval: str, start_ms: int, end_ms: int) -> int:
