@@ -183,6 +183,9 @@ def test_coverage_fails_on_an_uncovered_asset_and_passes_once_ingested(universe)
 
 def test_backfill_sensor_requests_one_run_for_the_batch(universe, tmp_path):
     from clash_pipeline.defs.coverage import coverage_backfill_sensor
+    from clash_pipeline.defs.hyperliquid_history import history_assets, history_job
+    from clash_pipeline.defs.resources import default_resources
+    from clash_pipeline.settings import load_settings
     from clash_pipeline.defs.resources import MarketMemoryResource
 
     _clones(universe)
@@ -195,6 +198,9 @@ def test_backfill_sensor_requests_one_run_for_the_batch(universe, tmp_path):
         assert {"xyz:TSLA 15m", "xyz:TSLA 1m", "xyz:TSLA funding", "@107 15m", "LINK 15m", "AAVE 15m"} <= set(series)
         assert "@107 funding" not in series and not any(s.startswith(("BTC", "ETH")) for s in series)
         assert request.tags["dagster/asset_partition_range_start"] <= request.tags["dagster/asset_partition_range_end"]
+        job = dg.Definitions(assets=history_assets, jobs=[history_job],
+                             resources=default_resources(load_settings())).resolve_job_def(history_job.name)
+        dg.validate_run_config(job, request.run_config)  # the history job takes this config as it is
         again = coverage_backfill_sensor(dg.build_sensor_context(instance=instance, cursor=result.cursor),
                                          market_memory=resource)
         assert isinstance(again, dg.SkipReason) and "asked for within the hour" in again.skip_message
@@ -202,3 +208,26 @@ def test_backfill_sensor_requests_one_run_for_the_batch(universe, tmp_path):
     gaps = backfill_gaps(universe, compute_demand(universe, FLOOR_COINS, FLOOR_INTERVALS), NOW_MS, "2026-10-01")
     batch = backfill_batch(gaps, {}, NOW_MS)
     assert batch.first_day == "2026-11-10" and batch.last_day == "2026-11-18"  # 8 days of funding for its 7d sum
+
+
+def test_a_history_run_says_what_it_fetched_and_skipped(tmp_path):
+    from datetime import UTC, datetime, timedelta
+
+    from clash_pipeline.defs.hyperliquid_history import hyperliquid_candles_raw, hyperliquid_funding_history_raw
+    from clash_pipeline.defs.resources import default_resources
+    from clash_pipeline.settings import load_settings
+
+    settings = load_settings({"CLASH_HOME": str(tmp_path)})
+    config = {"config": {"series": ["xyz:TSLA 15m", "xyz:TSLA 1m", "@107 funding"], "max_weight": 30}}
+    yesterday = (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
+    with dg.instance_for_test() as instance:
+        result = dg.materialize([hyperliquid_candles_raw, hyperliquid_funding_history_raw], instance=instance,
+                                resources=default_resources(settings), partition_key=yesterday,
+                                run_config={"ops": {"hyperliquid_candles_raw": config,
+                                                    "hyperliquid_funding_history_raw": config}})
+    candles = result.asset_materializations_for_node("hyperliquid_candles_raw")[0].metadata
+    funding = result.asset_materializations_for_node("hyperliquid_funding_history_raw")[0].metadata
+    assert candles["pulls_fetched"].value == 1 and candles["hyperliquid_weight_planned"].value == 20 + 96 // 60
+    assert candles["pulls_skipped"].value == 1 and "xyz:TSLA 1m | 44 | over the run's weight budget of 30" \
+        in candles["skipped"].value
+    assert funding["pulls_fetched"].value == 0 and "@107 funding | - | spot has no funding" in funding["skipped"].value

@@ -24,7 +24,7 @@ def test_the_demo_runs_the_whole_pipeline(tmp_path, monkeypatch, capsys):
     assert pool == 3 * 10**16 and sum(amounts) == pool
     assert "ledger NOT BALANCED" not in out and "0 pending" in out
     assert re.search(r"coverage check: passed: \d+ channels of \d+ enabled assets, \d+ fresh, 0 failing", out)
-    assert re.search(r"backfilled \d+ series of \d+ assets in one run \(.*xyz:TSLA", out)
+    assert re.search(r"backfilled \d+ series of \d+ assets in one run \(.*xyz:TSLA.*\): weight [1-9]\d* planned", out)
 
     from clash_pipeline.memory.db import open_memory
 
