@@ -44,6 +44,7 @@ class AssetDemand:
     windows: dict[str, int] = field(default_factory=dict)  # candle interval -> how far back its plans look
     funding_window_ms: int = MIN_WINDOW_MS
     wanted_by: set[str] = field(default_factory=set)  # clone keys (c000001) and/or "floor"
+    planned: set[str] = field(default_factory=set)  # the intervals its read plans read
 
     @property
     def intervals(self) -> list[str]:
@@ -130,6 +131,7 @@ def compute_demand(conn: sqlite3.Connection, floor_coins: Sequence[str], floor_i
                 demand.need(interval, window)
             demand.funding_window_ms = max(demand.funding_window_ms, funding)
             demand.wanted_by.add(key)
+            demand.planned.update(set(windows) - {PAPER_INTERVAL})
     return Demand(assets, plans, problems, tuple(floor_intervals))
 
 
@@ -206,8 +208,9 @@ def plan_history(demand: Demand, coins: Sequence[str] | None, intervals: Sequenc
             wanted = sorted({i for c, i in only if c == coin and i != "funding"},
                             key=lambda i: (i == PAPER_INTERVAL, interval_ms(i)))
         for rank, interval in enumerate(wanted):
-            why = ("paper fills" if interval == PAPER_INTERVAL and by_clone else
-                   "read plans " + ",".join(sorted(asset.wanted_by - {FLOOR})) if by_clone else "CLASH_COINS")
+            why = ("read plans " + ",".join(sorted(asset.wanted_by - {FLOOR})) if interval in asset.planned else
+                   "paper fills" if interval == PAPER_INTERVAL and by_clone else
+                   "CLASH_COINS" if FLOOR in asset.wanted_by else "named in the run config")
             candidates.append(((not by_clone, rank), PlannedPull("candleSnapshot", coin, interval, start_ms, end_ms,
                                                                  candle_weight(interval, start_ms, end_ms), why)))
         funding_asked = only is None or (coin, "funding") in only
