@@ -51,8 +51,8 @@ def universe(memory):
 
 
 def _clones(conn):
-    tradfi = store.create_clone(conn, "tradfi", modes.custom_graph(["xyz:TSLA", "HYPE/USDC"], {"hyperliquid": "full"}),
-                                "custom")
+    tradfi = store.create_clone(conn, "tradfi", modes.custom_graph(["xyz:TSLA", "HYPE/USDC"], {
+        "hyperliquid": "full", "polymarket": "prediction_markets"}), "custom")
     retired = store.create_clone(conn, "retired", modes.custom_graph(["DOGE"], {"hyperliquid": "price_action"}),
                                  "custom")
     racer = store.create_clone(conn, "racer", modes.custom_graph(["LINK"], {"hyperliquid": "price_action"}), "custom")
@@ -141,6 +141,7 @@ def test_packets_say_which_channels_are_empty_and_why(universe):
     assert "funding: spot has no funding" in reasons and "positioning: spot has no open interest" in reasons
     tsla = build_packet(universe, plans["xyz:TSLA"], NOW_MS)
     assert any(why.startswith("candles 15m: no rows for xyz:TSLA") for why in [e["why"] for e in tsla["empty"]])
+    assert "markets: no Polymarket market is linked to TSLA" in [e["why"] for e in tsla["empty"]]
 
     client = replay_client(NOW_MS)
     start = NOW_MS - 2 * DAY_MS
@@ -159,6 +160,7 @@ def test_coverage_fails_on_an_uncovered_asset_and_passes_once_ingested(universe)
     before = {(c.coin, c.channel): c for c in coverage(universe, demand, NOW_MS)}
     assert before[("xyz:TSLA", "candles 15m")].status == Status.EMPTY
     assert before[("@107", "funding")].status == Status.NOT_APPLICABLE
+    assert before[("xyz:TSLA", "markets")].why == "no Polymarket market is linked to TSLA"
 
     client = replay_client(NOW_MS)
     start = NOW_MS - 5 * DAY_MS

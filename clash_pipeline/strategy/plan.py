@@ -233,7 +233,10 @@ def empty_channels(conn: sqlite3.Connection, plan: AssetPlan, reads_rows: list[t
         sql, params = read.newest_sql(as_of_ms)
         (newest,) = conn.execute(sql, params).fetchone()
         subject = plan.symbol if "symbol = ?" in dict(read.filters) else plan.coin
-        if newest is None:
+        if newest is None and read.table == "pm_symbol_markets" and not conn.execute(
+                "SELECT 1 FROM pm_asset_links WHERE symbol = ? LIMIT 1", (plan.symbol,)).fetchone():
+            why = f"no Polymarket market is linked to {plan.symbol}"
+        elif newest is None:
             why = f"no rows for {subject} known at {iso(as_of_ms)}"
         else:
             why = f"no rows for {subject} since {iso(newest)}"
