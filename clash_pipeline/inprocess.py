@@ -49,15 +49,40 @@ def ingest_history(
 
 
 def ingest_snapshots(
-    settings: Settings, instance: dg.DagsterInstance, sources: Sequence[str], book_coins: Sequence[str],
+    settings: Settings, instance: dg.DagsterInstance, sources: Sequence[str], book_coins: Sequence[str] | None,
     log_level: str = "INFO",
 ) -> dg.ExecuteInProcessResult:
-    """One refresh of each source's snapshot assets, with their checks, in one run."""
+    """One refresh of each source's snapshot assets, with their checks, in one run (`book_coins` None: the books
+    of the demanded set)."""
     assets = [asset for source in sources for asset in SNAPSHOTS[source]]
     ops = {"hyperliquid_snapshot_raw": {"config": {"book_coins": list(book_coins)}}} \
-        if "hyperliquid" in sources else {}
+        if "hyperliquid" in sources and book_coins is not None else {}
     return dg.materialize(assets, instance=instance, resources=default_resources(settings),
                           run_config=_run_config(log_level, ops))
+
+
+def backfill_demanded(settings: Settings, instance: dg.DagsterInstance, first_day: str, last_day: str,
+                      series: Sequence[str], log_level: str = "INFO") -> dg.ExecuteInProcessResult:
+    """The history run `coverage_backfill_sensor` requests: the named series ("xyz:TSLA 15m", "BTC funding"),
+    planned by weight, over first_day..last_day in one run."""
+    from clash_pipeline.ingest.demand import RUN_WEIGHT_BUDGET
+
+    config = {"config": {"series": list(series), "max_weight": RUN_WEIGHT_BUDGET}}
+    return dg.materialize(
+        hyperliquid_history.history_assets, instance=instance, resources=default_resources(settings),
+        run_config=_run_config(log_level, {"hyperliquid_candles_raw": config,
+                                           "hyperliquid_funding_history_raw": config}),
+        tags={"dagster/asset_partition_range_start": first_day, "dagster/asset_partition_range_end": last_day},
+    )
+
+
+def check_coverage(settings: Settings, instance: dg.DagsterInstance,
+                   log_level: str = "INFO") -> dg.ExecuteInProcessResult:
+    """The `market_coverage` report and its `coverage` check, in one run."""
+    from clash_pipeline.defs.coverage import coverage_check, market_coverage
+
+    return dg.materialize([market_coverage, coverage_check], instance=instance, resources=default_resources(settings),
+                          run_config=_run_config(log_level, {}))
 
 
 def compile_clones(settings: Settings, instance: dg.DagsterInstance, keys: Sequence[str],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 from clash_pipeline.cli import main
@@ -22,3 +23,21 @@ def test_the_demo_runs_the_whole_pipeline(tmp_path, monkeypatch, capsys):
     amounts = [int(m) for m in re.findall(r"^\s+\w+\s+\S+\s+(\d+) wei", out, re.MULTILINE)]
     assert pool == 3 * 10**16 and sum(amounts) == pool
     assert "ledger NOT BALANCED" not in out and "0 pending" in out
+    assert re.search(r"coverage check: passed: \d+ channels of \d+ enabled assets, \d+ fresh, 0 failing", out)
+    assert re.search(r"backfilled \d+ series of \d+ assets in one run \(.*xyz:TSLA.*\): weight [1-9]\d* planned", out)
+
+    from clash_pipeline.memory.db import open_memory
+
+    conn = open_memory(tmp_path / "market_memory.sqlite")
+    held_blind = conn.execute("SELECT r.context_label, r.coin, COUNT(*) FROM decision_runs r JOIN decision_actions a "
+                              "USING (run_id) WHERE a.reason LIKE 'no closed candles%' GROUP BY 1, 2").fetchall()
+    assert held_blind == []  # every enabled asset decides with data, in every context
+    builder = [coin for (coin,) in conn.execute("SELECT DISTINCT coin FROM paper_fills WHERE coin LIKE 'xyz:%'")]
+    assert builder, "a builder-dex perp gets a paper fill"
+    for table in ("hl_mids", "hl_book_levels"):
+        assert conn.execute(f"SELECT 1 FROM {table} WHERE coin = ?", (builder[0],)).fetchone(), table
+    capsys.readouterr()
+    assert main(["memory", "coverage", "--json"]) == 0
+    lines = json.loads(capsys.readouterr().out)
+    assert {line["coin"] for line in lines} >= {builder[0], "@107"}
+    assert all(line["status"] in ("fresh", "n/a") and (line["newest"] or line["status"] == "n/a") for line in lines)

@@ -34,6 +34,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     clones = demo_clones(open_memory(settings.memory_path))
     print("3/6 clones: " + ", ".join(f"{c.identity.name} ({c.control_mode}, {c.identity.key})" for c in clones))
+    followed = follow_demand(settings, instance, first)
     compiled = inprocess.compile_clones(settings, instance, [c.identity.key for c in clones])
     print_status(settings)
     print("\n4/6 decisions (rules engine): one cadence tick through Dagster, then two forced passes")
@@ -66,11 +67,58 @@ def cmd_demo(args: argparse.Namespace) -> int:
     objects = [key for key, _ in archive.store.list("") if key.endswith(".gz")]
     print(f"\noutbox: {drained.uploaded} decision and career payloads uploaded, {drained.pending} pending")
     print(f"\narchive: {len(objects)} objects in {archive.store.describe()}")
+    covered = coverage_line(settings, instance)
     print(f"dagster runs: {history.run_id} (history), {snapshot.run_id} (snapshots), {compiled.run_id} (read plans), "
           f"{ticked.run_id} (decision tick); `make ui` to look at them")
     print("try: clash asset links ETH; clash asset latest HYPE; clash clones list; "
           "clash graph preview clash_pipeline/strategy/examples/power_user.json")
-    return 0 if history.success and snapshot.success and compiled.success and ticked.success else 1
+    return 0 if history.success and snapshot.success and compiled.success and ticked.success and followed \
+        and covered else 1
+
+
+def follow_demand(settings, instance, first_day: str) -> bool:
+    """What `coverage_backfill_sensor` does once clones exist: one history run for the newly demanded assets (over
+    the demo's days, which its auditions need), then a Hyperliquid snapshot with their books and every dex's mids."""
+    from clash_pipeline import inprocess
+    from clash_pipeline.ingest.demand import backfill_batch, backfill_gaps, compute_demand
+    from clash_pipeline.memory.db import open_memory
+    from clash_pipeline.timeutil import now_ms
+
+    conn = open_memory(settings.memory_path)
+    demand = compute_demand(conn, settings.coins, settings.intervals)
+    batch = backfill_batch(backfill_gaps(conn, demand, now_ms(), settings.history_start), {}, now_ms())
+    ok, line = True, f"   demand: {len(demand.assets)} assets (CLASH_COINS and what the clones enable)"
+    if batch is not None:
+        run = inprocess.backfill_demanded(settings, instance, first_day, today(), batch.series, log_level="WARNING")
+        weight = sum(_meta(run, node, "hyperliquid_weight_planned")
+                     for node in ("hyperliquid_candles_raw", "hyperliquid_funding_history_raw"))
+        skipped = sum(_meta(run, node, "pulls_skipped")
+                      for node in ("hyperliquid_candles_raw", "hyperliquid_funding_history_raw"))
+        ok = run.success
+        line += (f"; backfilled {len(batch.gaps)} series of {len(batch.coins)} assets in one run "
+                 f"({', '.join(batch.coins)}): weight {weight} planned, {skipped} pulls skipped")
+    snapshot = inprocess.ingest_snapshots(settings, instance, ["hyperliquid"], None, log_level="WARNING")
+    print(line + f"; snapshot of {_meta(snapshot, 'hyperliquid_snapshot_raw', 'books')} books and every dex's "
+                 f"mids, weight {_meta(snapshot, 'hyperliquid_snapshot_raw', 'hyperliquid_weight')}")
+    return ok and snapshot.success
+
+
+def coverage_line(settings, instance) -> bool:
+    """Run the `coverage` check through Dagster and print its verdict."""
+    from clash_pipeline import inprocess
+
+    result = inprocess.check_coverage(settings, instance, log_level="WARNING")
+    evaluation = result.get_asset_check_evaluations()[0]
+    meta = {k: v.value for k, v in evaluation.metadata.items()}
+    print(f"coverage check: {'passed' if evaluation.passed else 'FAILED'}: {meta['channels']} channels of "
+          f"{meta['enabled_assets']} enabled assets, {meta['fresh']} fresh, {meta['failing']} failing, "
+          f"{meta['not_applicable']} n/a (clash memory coverage)")
+    return result.success and evaluation.passed
+
+
+def _meta(result, node: str, key: str):
+    found = result.asset_materializations_for_node(node)
+    return found[0].metadata[key].value if found and key in found[0].metadata else 0
 
 
 def recent_runs(conn, since_run: int | None, limit: int = 40) -> str:
@@ -113,7 +161,7 @@ def product_loop(runtime) -> None:
     for clone_id, creator in conn.execute("SELECT clone_id, creator FROM clones").fetchall():
         if payout_address_or_none(creator) is None:  # demo creators' payout addresses
             set_payout_address(conn, clone_id, f"0x{0xC0FFEE00 + clone_id:040x}")
-    criteria = AuditionCriteria(profit_target_pct=-5.0)  # demo: lenient on profit, default drawdown/trades/reliability
+    criteria = AuditionCriteria(profit_target_pct=-10.0)  # demo: lenient on profit, default drawdown/trades/reliability
     now = now_ms()
     audition_start = now - now % HOUR_MS - 46 * HOUR_MS
     for name in ("Basic Betty", "Custom Carl", "Holdout Hank"):

@@ -8,6 +8,7 @@ import json
 import sys
 from pathlib import Path
 
+from clash_pipeline.cli import coverage
 from clash_pipeline.cli.common import as_of, coin_args, day, memory, print_problems, print_status, today
 from clash_pipeline.settings import load_settings
 
@@ -198,6 +199,7 @@ def register(commands) -> None:
     status = memory_commands.add_parser("status", help="every table with its row count and time range")
     status.add_argument("--json", action="store_true", help="print JSON instead of a table")
     status.set_defaults(func=cmd_memory_status)
+    coverage.register(memory_commands)
 
     archive = commands.add_parser("archive", help="the artifact archive (local folder or R2)")
     actions = archive.add_subparsers(dest="action", required=True, metavar="ACTION")

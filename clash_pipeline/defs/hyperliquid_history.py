@@ -11,8 +11,10 @@ from clash_pipeline.defs.checks import blocked
 from clash_pipeline.defs.metadata import load_metadata, raw_metadata
 from clash_pipeline.defs.partitions import daily, one_run_per_range, recent_days_schedule, window_ms
 from clash_pipeline.defs.resources import SourcesResource, MarketMemoryResource
+from clash_pipeline.defs.weights import plan_metadata
 from clash_pipeline.ingest import hyperliquid as ingest
 from clash_pipeline.ingest.load import BlockingCheckFailed
+from clash_pipeline.ingest.demand import RUN_WEIGHT_BUDGET, HistoryPlan, compute_demand, plan_history
 from clash_pipeline.memory.checks import candle_gaps, candle_ohlc_violations, count_rows, duplicate_keys
 from clash_pipeline.memory.tables import HL_CANDLES, HL_FUNDING_HISTORY
 from clash_pipeline.settings import load_settings
@@ -24,22 +26,39 @@ GROUP = "hyperliquid_history"
 
 
 class HistoryConfig(dg.Config):
-    """Which coins and candle intervals to pull (defaults: CLASH_COINS, CLASH_INTERVALS)."""
+    """Which coins and candle intervals to pull. Default: the demanded set (every asset an active clone, audition
+    or race entrant enables, CLASH_COINS as a floor), each at the intervals its read plans use; funding for perps
+    only. Pulls are planned by Hyperliquid weight within `max_weight` (default: 3,600 for the demanded set, no cap
+    for named coins, whose pulls the client still paces at 1,200 a minute); the run's metadata lists what was
+    fetched and what was skipped."""
 
-    coins: list[str] = list(SETTINGS.coins)
-    intervals: list[str] = list(SETTINGS.intervals)
+    coins: list[str] | None = None
+    intervals: list[str] | None = None
+    series: list[str] | None = None  # only these: "xyz:TSLA 15m", "BTC funding" (what a backfill names)
+    max_weight: int | None = None
+
+
+def _plan(context: dg.AssetExecutionContext, config: HistoryConfig, market_memory: MarketMemoryResource) -> HistoryPlan:
+    start, end = window_ms(context)
+    with market_memory.connect() as conn:
+        demand = compute_demand(conn, SETTINGS.coins, SETTINGS.intervals)
+    for problem in demand.problems:
+        context.log.warning(f"demand: {problem}")
+    budget = config.max_weight or (RUN_WEIGHT_BUDGET if config.coins is None and not config.series else None)
+    return plan_history(demand, config.coins, config.intervals, start, end, now_ms(), budget, config.series)
 
 
 @dg.asset(partitions_def=daily, backfill_policy=one_run_per_range, io_manager_key="archive_io_manager",
           group_name=GROUP, kinds={"python"})
 def hyperliquid_candles_raw(
-    context: dg.AssetExecutionContext, config: HistoryConfig, sources: SourcesResource
+    context: dg.AssetExecutionContext, config: HistoryConfig, sources: SourcesResource,
+    market_memory: MarketMemoryResource,
 ) -> dg.Output[list[RawResponse]]:
     """candleSnapshot responses for the partition window, paged by 5,000 candles, archived verbatim."""
-    start, end = window_ms(context)
+    plan = _plan(context, config, market_memory)
     with sources.hyperliquid() as client:
-        raws = ingest.pull_candles(client, config.coins, config.intervals, start, end, context.log.info)
-    return dg.Output(raws, metadata=raw_metadata(raws))
+        raws = ingest.pull_planned(client, plan, "candleSnapshot", context.log.info)
+    return dg.Output(raws, metadata={**raw_metadata(raws), **plan_metadata(plan, "candleSnapshot")})
 
 
 @dg.asset(partitions_def=daily, backfill_policy=one_run_per_range, group_name=GROUP, kinds={"sqlite"},
@@ -77,13 +96,14 @@ def hyperliquid_candles(
 @dg.asset(partitions_def=daily, backfill_policy=one_run_per_range, io_manager_key="archive_io_manager",
           group_name=GROUP, kinds={"python"})
 def hyperliquid_funding_history_raw(
-    context: dg.AssetExecutionContext, config: HistoryConfig, sources: SourcesResource
+    context: dg.AssetExecutionContext, config: HistoryConfig, sources: SourcesResource,
+    market_memory: MarketMemoryResource,
 ) -> dg.Output[list[RawResponse]]:
-    """fundingHistory responses for the window, paged on the last returned time, archived verbatim."""
-    start, end = window_ms(context)
+    """fundingHistory responses (perps only) for the window, paged on the last returned time, archived verbatim."""
+    plan = _plan(context, config, market_memory)
     with sources.hyperliquid() as client:
-        raws = ingest.pull_funding(client, config.coins, start, end, context.log.info)
-    return dg.Output(raws, metadata=raw_metadata(raws))
+        raws = ingest.pull_planned(client, plan, "fundingHistory", context.log.info)
+    return dg.Output(raws, metadata={**raw_metadata(raws), **plan_metadata(plan, "fundingHistory")})
 
 
 @dg.asset(partitions_def=daily, backfill_policy=one_run_per_range, group_name=GROUP, kinds={"sqlite"},

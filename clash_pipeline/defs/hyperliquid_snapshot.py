@@ -13,6 +13,7 @@ from clash_pipeline.defs.checks import fail_if_refused, freshness_check, isolate
 from clash_pipeline.defs.metadata import load_metadata, raw_metadata
 from clash_pipeline.defs.resources import SourcesResource, MarketMemoryResource
 from clash_pipeline.ingest import hyperliquid as ingest
+from clash_pipeline.ingest.demand import compute_demand, raws_weight
 from clash_pipeline.memory import tables as t
 from clash_pipeline.settings import load_settings
 from clash_pipeline.sources.http import RawResponse
@@ -25,20 +26,27 @@ fresh = dg.FreshnessPolicy.time_window(fail_window=FRESH_WITHIN)
 
 
 class SnapshotConfig(dg.Config):
-    """Coins whose L2 books are read (default: CLASH_COINS); `books_only` reads just those books (a retry of the
-    books a snapshot could not write: select this asset and `hyperliquid_liquidity` only)."""
+    """Coins whose L2 books are read (default: the demanded set: every asset an active clone, audition or race
+    entrant enables, CLASH_COINS as a floor); `books_only` reads just those books (a retry of the books a
+    snapshot could not write: select this asset and `hyperliquid_liquidity` only)."""
 
-    book_coins: list[str] = list(SETTINGS.coins)
+    book_coins: list[str] | None = None
     books_only: bool = False
 
 
 @dg.asset(io_manager_key="archive_io_manager", group_name=GROUP, kinds={"python"})
-def hyperliquid_snapshot_raw(config: SnapshotConfig, sources: SourcesResource) -> dg.Output[list[RawResponse]]:
-    """perpDexs, metaAndAssetCtxs of every dex, spotMetaAndAssetCtxs, allMids, predictedFundings, categories and
-    l2Book responses of one refresh, archived verbatim."""
+def hyperliquid_snapshot_raw(config: SnapshotConfig, sources: SourcesResource,
+                             market_memory: MarketMemoryResource) -> dg.Output[list[RawResponse]]:
+    """perpDexs, metaAndAssetCtxs and allMids of every dex, spotMetaAndAssetCtxs, predictedFundings, categories
+    and l2Book responses of one refresh, archived verbatim; `hyperliquid_weight` is what the refresh cost."""
+    book_coins = config.book_coins
+    if book_coins is None:
+        with market_memory.connect() as conn:
+            book_coins = compute_demand(conn, SETTINGS.coins, SETTINGS.intervals).coins
     with sources.hyperliquid() as client:
-        raws = ingest.pull_snapshot(client, config.book_coins, config.books_only)
-    return dg.Output(raws, metadata=raw_metadata(raws))
+        raws = ingest.pull_snapshot(client, book_coins, config.books_only)
+    return dg.Output(raws, metadata={**raw_metadata(raws), "books": len(book_coins),
+                                     "hyperliquid_weight": raws_weight(raws)})
 
 
 @dg.asset(group_name=GROUP, kinds={"sqlite"})

@@ -12,6 +12,7 @@ import sqlite3
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 
+from clash_pipeline.ingest.demand import HistoryPlan
 from clash_pipeline.ingest.isolation import Failure, failed_fetch, finish, nothing_valid, parse_each
 from clash_pipeline.ingest.load import BlockingCheck, Load, write_batch
 from clash_pipeline.market.funding import funding_pressure_row
@@ -33,16 +34,17 @@ Progress = Callable[[str], None]
 
 # -- pulls ----------------------------------------------------------------------------------------------------
 def pull_snapshot(client: HyperliquidClient, book_coins: Sequence[str], books_only: bool = False) -> list[RawResponse]:
-    """Everything a snapshot needs: dexes, metas and contexts of every dex, spot, mids, predicted funding,
-    API categories, and the L2 book of each tracked coin (a book that fails past its retries is kept as a failed
-    response). `books_only`: just the books (a retry of the books that failed)."""
+    """Everything a snapshot needs: dexes, metas and contexts of every dex, spot, mids of every dex (spot mids come
+    with the first dex), predicted funding, API categories, and the L2 book of each tracked coin (a book that
+    fails past its retries is kept as a failed response). `books_only`: just the books (a retry of the books that failed)."""
     if books_only:
         return _books(client, book_coins)
     dexes_raw = client.perp_dexs()
     dexes = [dex.name for dex in parse(dexes_raw) if isinstance(dex, PerpDex)]
     raws = [dexes_raw]
     raws += [client.meta_and_asset_ctxs(dex) for dex in ["", *dexes]]
-    raws += [client.spot_meta_and_asset_ctxs(), client.all_mids(), client.predicted_fundings()]
+    raws += [client.spot_meta_and_asset_ctxs(), *(client.all_mids(dex) for dex in ["", *dexes]),
+             client.predicted_fundings()]
     raws += [r for r in (client.optional_info({"type": "perpCategories"}),
                          client.optional_info({"type": "perpConciseAnnotations"})) if r is not None]
     return raws + _books(client, book_coins)
@@ -63,6 +65,24 @@ def pull_candles(
             pages = client.candle_pages(coin, interval, start_ms, end_ms)
             raws += pages
             progress(f"pulled candles {coin} {interval} {iso(start_ms)} -> {iso(end_ms)}: {len(pages)} page(s)")
+    return raws
+
+
+def pull_planned(client: HyperliquidClient, plan: HistoryPlan, endpoint: str,
+                 progress: Progress = log.info) -> list[RawResponse]:
+    """The candleSnapshot or fundingHistory pulls of a weight-planned history run."""
+    raws = []
+    for pull in plan.pulls(endpoint):
+        if endpoint == "candleSnapshot":
+            pages = client.candle_pages(pull.coin, pull.interval, pull.start_ms, pull.end_ms)
+        else:
+            pages = client.funding_pages(pull.coin, pull.start_ms, pull.end_ms)
+        raws += pages
+        progress(f"pulled {pull.label} {iso(pull.start_ms)} -> {iso(pull.end_ms)}: {len(pages)} page(s), "
+                 f"weight ~{pull.weight} ({pull.why})")
+    for pull, what, why in plan.skipped:
+        if (pull.endpoint if pull else "fundingHistory") == endpoint:
+            progress(f"skipped {what}: {why}")
     return raws
 
 

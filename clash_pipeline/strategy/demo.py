@@ -17,8 +17,8 @@ def demo_clones(conn: sqlite3.Connection) -> list[store.Clone]:
         ("Basic Betty", "basic", lambda: modes.basic_graph("medium", "Crypto", "Layer 1", "15m"),
          "Rides Layer 1 trends at medium risk."),
         ("Custom Carl", "custom", lambda: modes.custom_graph(
-            ["BTC", "ETH", "HYPE/USDC"], {"hyperliquid": "price_action", "polymarket": "prediction_markets",
-                                          "defillama": "macro"}, "1h", "low"), "Majors with macro context."),
+            ["BTC", "ETH", "HYPE/USDC", "xyz:TSLA"], {"hyperliquid": "price_action", "polymarket": "prediction_markets",
+                                          "defillama": "macro"}, "1h", "low"), "Majors, HYPE spot and Tesla with macro context."),
         ("Power Pam", "power", lambda: json.loads(POWER_USER_EXAMPLE.read_text()),
          "Two strategies, five channels, hand-tuned."),
     ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 
-from clash_pipeline.strategy.plan import AssetPlan
+from clash_pipeline.strategy.plan import AssetPlan, empty_channels
 
 CHANNEL_BUDGET_BYTES = 8_000
 
@@ -18,16 +18,18 @@ CHANNEL_BUDGET_BYTES = 8_000
 def build_packet(conn: sqlite3.Connection, plan: AssetPlan, as_of_ms: int,
                  budget_bytes: int = CHANNEL_BUDGET_BYTES) -> dict:
     channels: dict[str, dict] = {}
+    counts = []
     for read in plan.reads:
         sql, params = read.sql(as_of_ms)
         rows = [list(row) for row in reversed(conn.execute(sql, params).fetchall())]
         channel = channels.setdefault(read.channel, {"reads": {}, "truncated_rows": 0})
         channel["reads"][read.name] = {"columns": list(read.columns), "rows": rows}
+        counts.append((read, len(rows)))
     for channel in channels.values():
         channel["truncated_rows"] = _fit(channel, budget_bytes)
     return {"asset": plan.coin, "name": plan.name or plan.coin, "symbol": plan.symbol, "prompt_id": plan.prompt_id,
             "as_of_ms": as_of_ms,
-            "channels": channels}
+            "channels": channels, "empty": empty_channels(conn, plan, counts, as_of_ms)}
 
 
 def _fit(channel: dict, budget_bytes: int) -> int:

@@ -7,6 +7,7 @@ closes, a daily DefiLlama row when its day ends), and only rows known at the pac
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import asdict, dataclass, field
 
 from clash_pipeline.strategy.catalog import CHANNELS
@@ -19,8 +20,9 @@ from clash_pipeline.strategy.graph import (
     TradingPromptBlock,
 )
 from clash_pipeline.strategy.selection import Resolution, Universe, resolve_all
-from clash_pipeline.timeutil import DAY_MS, HOUR_MS, interval_ms
+from clash_pipeline.timeutil import DAY_MS, HOUR_MS, interval_ms, iso
 
+SPOT_HAS_NO = {"funding": "spot has no funding", "positioning": "spot has no open interest"}
 LINKED_CHAINS = "(subject = '' OR subject IN (SELECT subject FROM dl_asset_links WHERE symbol = ? AND subject_kind = 'chain'))"
 LINKED_STABLECOINS = "symbol IN (SELECT subject FROM dl_asset_links WHERE symbol = ? AND subject_kind = 'stablecoin')"
 # Polymarket links of the markets a symbol's horizons hold, with the market's question (which link applied, why)
@@ -61,6 +63,23 @@ class Read:
         return (f"SELECT {', '.join(self.columns)} FROM {self.table} WHERE {' AND '.join(clauses)} "
                 f"ORDER BY {order} LIMIT {self.limit}", args)
 
+    @property
+    def label(self) -> str:
+        """Readable: `candles 15m`, `funding history`, `volatility 1h`."""
+        interval = next((ps[0] for fragment, ps in self.filters if fragment == "interval = ?"), None)
+        short = self.channel.split(".", 1)[-1]
+        name = short if self.name == short else f"{short} {self.name}"
+        return f"{name} {interval}" if interval else name
+
+    def newest_sql(self, as_of_ms: int | None = None) -> tuple[str, list]:
+        """The stamp of the newest matching row (known at `as_of`, when given), whatever the window."""
+        where = [fragment for fragment, _ in self.filters]
+        params: list = [p for _, ps in self.filters for p in ps]
+        if as_of_ms is not None:
+            where.append(f"{self.time_column} <= ?")
+            params.append(as_of_ms - self.known_after_ms)
+        return f"SELECT MAX({self.time_column}) FROM {self.table} WHERE {' AND '.join(where)}", params
+
 
 @dataclass(frozen=True)
 class AssetPlan:
@@ -69,6 +88,7 @@ class AssetPlan:
     symbol: str
     reads: tuple[Read, ...]
     name: str = ""  # the readable name (HYPE/USDC for @107); the coin stays the key
+    skipped: tuple[tuple[str, str], ...] = ()  # (channel, why) the asset cannot have: spot has no funding
 
 
 @dataclass(frozen=True)
@@ -101,7 +121,8 @@ class CompiledGraph:
                 "prompts": [{"prompt_id": p.prompt_id, "engine": p.engine, "model": p.model, "cadence": p.cadence,
                              "controls": p.controls.model_dump(),
                              "assets": [{"coin": a.coin, "name": a.name or a.coin, "symbol": a.symbol,
-                                         "reads": [{**asdict(r), "sql": r.sql(0)[0]} for r in a.reads]}
+                                         "reads": [{**asdict(r), "sql": r.sql(0)[0]} for r in a.reads],
+                                         "skipped": [list(s) for s in a.skipped]}
                                         for a in p.assets]} for p in self.prompts],
                 "resolutions": {block: {"enabled": r.enabled, "reasons": r.reasons}
                                 for block, r in self.resolutions.items()}}
@@ -220,10 +241,36 @@ def compile_graph(graph: StrategyGraph, universe: Universe) -> CompiledGraph:
                     channels_of[stream_id] = stream.effective_channels()
                 for channel, options in sorted(channels_of[stream_id].items()):
                     channels.setdefault((stream.source, channel), options)  # the first stream (by id) wins
+            spot = universe.kinds.get(coin) == "spot"
+            cannot = {key for key in channels if spot and key[0] == "hyperliquid" and key[1] in SPOT_HAS_NO}
+            skipped = tuple((f"{source}.{channel}", SPOT_HAS_NO[channel]) for source, channel in sorted(cannot))
             reads = tuple(read for (source, channel), options in sorted(channels.items())
+                          if (source, channel) not in cannot
                           for read in channel_reads(source, channel, options, coin, symbol))
             reads += defillama_link_reads(reads, symbol)
-            assets.append(AssetPlan(prompt.id, coin, symbol, reads, universe.display(coin)))
+            assets.append(AssetPlan(prompt.id, coin, symbol, reads, universe.display(coin), skipped))
         prompts.append(PromptPlan(prompt.id, prompt.engine, prompt.model, prompt.cadence, prompt.controls,
                                   tuple(assets)))
     return CompiledGraph(graph.strategy_hash(), tuple(prompts), resolutions)
+
+
+def empty_channels(conn: sqlite3.Connection, plan: AssetPlan, reads_rows: list[tuple[Read, int]],
+                   as_of_ms: int) -> list[dict]:
+    """Which channels of a packet are empty, and why: the asset cannot have them (spot has no funding), or no row
+    is known in the read's window (`candles 15m: no rows for xyz:TSLA since 2026-11-30 08:00:00`)."""
+    empty = [{"channel": channel, "why": f"{channel.split('.', 1)[-1]}: {why}"} for channel, why in plan.skipped]
+    for read, rows in reads_rows:
+        if rows:
+            continue
+        sql, params = read.newest_sql(as_of_ms)
+        (newest,) = conn.execute(sql, params).fetchone()
+        subject = plan.symbol if "symbol = ?" in dict(read.filters) else plan.coin
+        if newest is None and read.table == "pm_symbol_markets" and not conn.execute(
+                "SELECT 1 FROM pm_asset_links WHERE symbol = ? LIMIT 1", (plan.symbol,)).fetchone():
+            why = f"no Polymarket market is linked to {plan.symbol}"
+        elif newest is None:
+            why = f"no rows for {subject} known at {iso(as_of_ms)}"
+        else:
+            why = f"no rows for {subject} since {iso(newest)}"
+        empty.append({"channel": read.channel, "read": read.name, "why": f"{read.label}: {why}"})
+    return empty

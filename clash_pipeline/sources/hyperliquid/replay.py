@@ -84,6 +84,8 @@ SPOT_TOKENS = (
 # (pair index, base token index, quote token index)
 SPOT_PAIRS = ((0, 1, 0), (107, 150, 0), (142, 197, 0), (151, 221, 0), (166, 268, 0), (230, 360, 0), (232, 150, 360),
               (240, 150, 268))
+SPOT_UNDERLYING = {"UBTC": "BTC", "UETH": "ETH"}  # a spot token that follows a perp's price path
+SPOT_MAX_DECIMALS = 8
 
 _MASK = np.uint64(0xFFFFFFFFFFFFFFFF)
 
@@ -124,14 +126,32 @@ class HyperliquidReplay:
             self.perps.update({p.name: p for p in perps})
 
     # -- the price model -------------------------------------------------------------------------------------
+    @staticmethod
+    def _spot_pair(coin: str) -> tuple[int, int, int] | None:
+        """The (pair index, base token, quote token) of a spot coin (`PURR/USDC`, `@107`), else None."""
+        index = 0 if coin == "PURR/USDC" else int(coin[1:]) if coin[:1] == "@" and coin[1:].isdigit() else None
+        return next((pair for pair in SPOT_PAIRS if pair[0] == index), None)
+
     def _perp(self, coin: str) -> Perp:
+        """The market parameters of a coin: a perp's own; a spot pair's from its base token (lot decimals) and
+        the perp its base follows (volatility)."""
         if coin in self.perps:
             return self.perps[coin]
+        pair = self._spot_pair(coin)
+        if pair is not None:
+            tokens = {i: (name, szd) for i, name, szd, _, _ in SPOT_TOKENS}
+            name, szd = tokens[pair[1]]
+            follows = self.perps.get(SPOT_UNDERLYING.get(name, name))
+            price = self._spot_prices(pair[0], np.array([0]))[0]
+            return Perp(coin, szd, 1, price, follows.daily_vol if follows else 0.0, 250_000 / max(price, 1) / 1440)
         u = _uniform(_coin_seed(coin, "new"), np.arange(3))
         return Perp(coin, int(u[0] * 3), 10, float(10 ** (u[1] * 5 - 2)), 0.05, 1000.0)
 
     def prices(self, coin: str, times: np.ndarray) -> np.ndarray:
-        """Mid price of `coin` at each time (ms), deterministic."""
+        """Mid price of `coin` at each time (ms), deterministic (a spot pair's follows its base token)."""
+        pair = self._spot_pair(coin)
+        if pair is not None:
+            return self._spot_prices(pair[0], times)
         perp = self._perp(coin)
         seed = _coin_seed(coin)
         t = times.astype(np.int64)
@@ -145,9 +165,12 @@ class HyperliquidReplay:
             log_move += weight * (a + (b - a) * smooth)
         return perp.price * np.exp(perp.daily_vol * 0.5 * log_move)
 
+    def _max_decimals(self, coin: str) -> int:
+        return SPOT_MAX_DECIMALS if self._spot_pair(coin) else 6
+
     def _px(self, coin: str, value: float) -> str:
-        """A price as Hyperliquid formats it: at most 5 significant figures and 6 - szDecimals decimals."""
-        return _price_str(value, self._perp(coin).sz_decimals)
+        """A price as Hyperliquid formats it: at most 5 significant figures and 6 (spot: 8) - szDecimals decimals."""
+        return _price_str(value, self._perp(coin).sz_decimals, self._max_decimals(coin))
 
     # -- dispatch ---------------------------------------------------------------------------------------------
     def __call__(self, method: str, path: str, request: dict) -> bytes:
@@ -176,10 +199,10 @@ class HyperliquidReplay:
         lows = samples.min(axis=1) * (1 - wick * _uniform(seed + 1, opens // step))
         volumes = perp.minute_volume * (step / MINUTE_MS) * (0.3 + 1.4 * _uniform(seed + 2, opens // step))
         trades = (10 + volumes / max(perp.minute_volume, 1e-9) * 40).astype(np.int64)
-        szd = perp.sz_decimals
-        o, c = _price_strs(samples[:, 0], szd), _price_strs(samples[:, -1], szd)
-        h = _price_strs(np.maximum(highs, np.maximum(samples[:, 0], samples[:, -1])), szd)
-        lo = _price_strs(np.minimum(lows, np.minimum(samples[:, 0], samples[:, -1])), szd)
+        szd, most = perp.sz_decimals, self._max_decimals(coin)
+        o, c = _price_strs(samples[:, 0], szd, most), _price_strs(samples[:, -1], szd, most)
+        h = _price_strs(np.maximum(highs, np.maximum(samples[:, 0], samples[:, -1])), szd, most)
+        lo = _price_strs(np.minimum(lows, np.minimum(samples[:, 0], samples[:, -1])), szd, most)
         v = [repr(round(x, szd)) for x in volumes.tolist()]
         parts = [
             f'{{"t":{t},"T":{t + step - 1},"s":"{coin}","i":"{interval}","o":"{o[i]}","c":"{c[i]}",'
@@ -190,6 +213,8 @@ class HyperliquidReplay:
 
     def _fundingHistory(self, request: dict) -> bytes:
         coin = request["coin"]
+        if self._spot_pair(coin) is not None:
+            return b"[]"  # spot has no funding [UNCONFIRMED: what the API answers for a spot coin]
         end = min(request.get("endTime", self.clock()), self.clock())
         first_hour = -(-request["startTime"] // HOUR_MS) * HOUR_MS
         hours = np.arange(first_hour, end + 1, HOUR_MS, dtype=np.int64)[:FUNDING_PAGE]
@@ -271,12 +296,18 @@ class HyperliquidReplay:
     def _spotMeta(self, request: dict) -> bytes:
         return _dumps(self._spot_meta_dict())
 
-    def _spot_price(self, index: int, now: int) -> float:
+    def _spot_prices(self, index: int, times: np.ndarray) -> np.ndarray:
+        """A pair's price at each time: its base token's price (moving with the perp it follows) in its quote."""
         tokens = {i: (name, price) for i, name, _, _, price in SPOT_TOKENS}
         _, base, quote = next(p for p in SPOT_PAIRS if p[0] == index)
         base_name, base_price = tokens[base]
-        drift = self.prices(base_name, np.array([now]))[0] / base_price if base_name in self.perps else 1.0
+        follows = SPOT_UNDERLYING.get(base_name, base_name)
+        drift = (self.prices(follows, times) / self.perps[follows].price if follows in self.perps
+                 else np.ones(len(times)))
         return base_price * drift / tokens[quote][1]
+
+    def _spot_price(self, index: int, now: int) -> float:
+        return float(self._spot_prices(index, np.array([now]))[0])
 
     def _spotMetaAndAssetCtxs(self, request: dict) -> bytes:
         now, ctxs = self.clock(), []
@@ -307,7 +338,7 @@ class HyperliquidReplay:
         perp = self._perp(coin)
         mid = self.prices(coin, np.array([now]))[0]
         u = _uniform(_coin_seed(coin, "book"), np.arange(now // 1000 * 64, now // 1000 * 64 + 64))
-        tick = 10 ** -(max(0, 6 - perp.sz_decimals))
+        tick = 10 ** -(max(0, self._max_decimals(coin) - perp.sz_decimals))
         sig_tick = 10 ** (np.floor(np.log10(mid)) - 4)
         step = max(tick, sig_tick)
         notional = perp.minute_volume * mid * 3 if perp.minute_volume else 1000.0
@@ -317,7 +348,7 @@ class HyperliquidReplay:
             for level in range(20):
                 px = px + sign * step * (1 + int(u[side * 32 + level] * 4)) if level else mid + sign * step
                 size = notional / mid * (0.2 + u[side * 32 + level] * 1.5) * (1 + level * 0.15)
-                levels.append({"px": _price_str(px, perp.sz_decimals), "sz": f"{size:.{perp.sz_decimals}f}",
+                levels.append({"px": self._px(coin, px), "sz": f"{size:.{perp.sz_decimals}f}",
                                "n": 1 + int(u[side * 32 + (level + 7) % 32] * 6)})
             sides.append(levels)
         return _dumps({"coin": coin, "time": now, "levels": sides})
