@@ -77,6 +77,8 @@ def coverage(conn: sqlite3.Connection, demand: Demand, now_ms: int) -> list[Chan
                 plan.coin, name, label, None, None, None, Status.NOT_APPLICABLE, why))
             line.wanted_by.add(key)
         for read in plan.reads:
+            if read.name == "links":  # which links applied and why: a description of the data, not a channel
+                continue
             ident = (plan.coin, read.label, read.table, read.filters)
             if ident not in lines:
                 lines[ident] = _line(conn, read, plan.coin, plan.symbol, name, linked, now_ms)
