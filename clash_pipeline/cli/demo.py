@@ -6,7 +6,8 @@ import argparse
 import json
 from datetime import UTC, datetime, timedelta
 
-from clash_pipeline.cli.common import print_status, today
+from clash_pipeline.cli.common import day_range, positive_int, print_status, today
+from clash_pipeline.cli.market import run_log
 from clash_pipeline.cli.trading import cmd_accounts
 from clash_pipeline.cli.arena import receipt_text
 from clash_pipeline.settings import load_settings
@@ -18,26 +19,29 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from clash_pipeline.timeutil import DAY_MS, HOUR_MS, now_ms
 
     settings = load_settings()
-    instance = inprocess.local_instance()
     first = (datetime.now(UTC).date() - timedelta(days=args.days - 1)).isoformat()
+    day_range(first, today(), settings)
+    log = run_log(args)
+    instance = inprocess.local_instance()
     print(f"clash demo: source mode {settings.source_mode}, data folder {settings.home}, "
           f"archive {settings.archive_backend}")
     print(f"1/6 history {first} .. {today()}: Hyperliquid candles, funding, volatility for "
           f"{','.join(settings.coins)} ({','.join(settings.intervals)}); DefiLlama TVL, stablecoins, throughput, flows")
     history = inprocess.ingest_history(settings, instance, inprocess.SOURCES, first, today(), settings.coins,
-                                       settings.intervals)
+                                       settings.intervals, log)
     print("2/6 snapshots: Hyperliquid universe, mids, contexts, books, funding pressure; Polymarket markets, "
           "horizons, books; DefiLlama capital base, throughput, asset links")
-    snapshot = inprocess.ingest_snapshots(settings, instance, inprocess.SOURCES, settings.coins)
+    snapshot = inprocess.ingest_snapshots(settings, instance, inprocess.SOURCES, settings.coins, log)
     from clash_pipeline.memory.db import open_memory
     from clash_pipeline.strategy.demo import demo_clones
 
     clones = demo_clones(open_memory(settings.memory_path))
     print("3/6 clones: " + ", ".join(f"{c.identity.name} ({c.control_mode}, {c.identity.key})" for c in clones))
-    compiled = inprocess.compile_clones(settings, instance, [c.identity.key for c in clones])
+    compiled = inprocess.compile_clones(settings, instance, [c.identity.key for c in clones], log)
     print_status(settings)
     print("\n4/6 decisions (rules engine): one cadence tick through Dagster, then two forced passes")
-    ticked = inprocess.decision_tick(settings, instance, log_level="WARNING")
+    ticked = inprocess.decision_tick(settings, instance,
+                                     inprocess.RunLog.VERBOSE if args.verbose else inprocess.RunLog.QUIET)
     from clash_pipeline.decisions.service import runtime_for
 
     runtime = runtime_for(settings)
@@ -141,5 +145,6 @@ def product_loop(runtime) -> None:
 
 def register(commands) -> None:
     demo = commands.add_parser("demo", help="run the whole pipeline on the embedded default and print a summary")
-    demo.add_argument("--days", type=int, default=3, help="days of history to ingest, ending today (default 3)")
+    demo.add_argument("--days", type=positive_int, default=3,
+                      help="days of history to ingest, ending today (default 3; from CLASH_HISTORY_START at most)")
     demo.set_defaults(func=cmd_demo)
