@@ -47,7 +47,10 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     cut = argv.index("--") if "--" in argv else len(argv)
     flags = {GLOBAL_FLAGS[token] for token in argv[:cut] if token in GLOBAL_FLAGS}
-    args = build_parser().parse_args([t for i, t in enumerate(argv) if i >= cut or t not in GLOBAL_FLAGS])
+    try:
+        args = build_parser().parse_args([t for i, t in enumerate(argv) if i >= cut or t not in GLOBAL_FLAGS])
+    except SystemExit as stop:  # --help (0) or a usage error (2, one line on stderr)
+        return stop.code if isinstance(stop.code, int) else 2
     args.verbose, args.quiet = "verbose" in flags, "quiet" in flags
     try:
         return args.func(args)
