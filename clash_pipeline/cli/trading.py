@@ -89,7 +89,10 @@ def cmd_decisions(args: argparse.Namespace) -> int:
               flush=True)
 
     passes = work(runtime, args.interval, show, max_passes=args.passes)
-    progress(args, f"worker stopped after {passes} passes")
+    if args.json:  # stdout holds only the passes' JSON lines
+        progress(args, f"worker stopped after {passes} passes")
+    else:
+        print(f"worker stopped after {passes} passes")
     return 0
 
 
