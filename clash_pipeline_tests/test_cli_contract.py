@@ -216,3 +216,16 @@ def test_run_monitoring_fails_a_run_whose_process_was_sigkilled(home, monkeypatc
     list(run_monitoring.execute_run_monitoring_iteration(context, logging.getLogger("test")))
     assert instance.get_run_by_id(run.run_id).status == DagsterRunStatus.FAILURE
     assert instance.get_runs(filters=RunsFilter(statuses=IN_PROGRESS_RUN_STATUSES)) == []
+
+
+def test_demo_json_puts_only_the_summary_on_stdout(monkeypatch, capsys):
+    from clash_pipeline.cli import demo
+
+    def tour(args):
+        print("1/6 history ...")  # the tour's narrative
+        return 0, {"clones": ["Basic Betty"]}
+
+    monkeypatch.setattr(demo, "tour", tour)
+    assert main(["demo", "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out) == {"clones": ["Basic Betty"]} and "1/6 history" in err

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import sys
 from datetime import UTC, datetime, timedelta
 
 from clash_pipeline.cli.common import day_range, positive_int, print_status, today
@@ -14,7 +16,17 @@ from clash_pipeline.settings import load_settings
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """The whole pipeline on the embedded default: history for the last days, then a snapshot of every source."""
+    """The whole pipeline on the embedded default; with --json the tour goes to stderr and a summary to stdout."""
+    if not args.json:
+        return tour(args)[0]
+    with contextlib.redirect_stdout(sys.stderr):
+        code, summary = tour(args)
+    print(json.dumps(summary, indent=2))
+    return code
+
+
+def tour(args: argparse.Namespace) -> tuple[int, dict]:
+    """History for the last days, a snapshot of every source, clones, decisions, paper trading, the product loop."""
     from clash_pipeline import inprocess
     from clash_pipeline.timeutil import DAY_MS, HOUR_MS, now_ms
 
@@ -74,7 +86,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
           f"{ticked.run_id} (decision tick); `make ui` to look at them")
     print("try: clash asset links ETH; clash asset latest HYPE; clash clones list; "
           "clash graph preview clash_pipeline/strategy/examples/power_user.json")
-    return 0 if history.success and snapshot.success and compiled.success and ticked.success else 1
+    summary = {"dagster_runs": {"history": history.run_id, "snapshots": snapshot.run_id, "read_plans": compiled.run_id,
+                                "decision_tick": ticked.run_id},
+               "clones": [c.identity.name for c in clones], "backtest": backtest,
+               "replay": {"live_orders": len(ordered), "matched": matched},
+               "outbox": {"uploaded": drained.uploaded, "pending": drained.pending}, "archive_objects": len(objects)}
+    return (0 if history.success and snapshot.success and compiled.success and ticked.success else 1), summary
 
 
 def recent_runs(conn, since_run: int | None, limit: int = 40) -> str:
@@ -147,4 +164,5 @@ def register(commands) -> None:
     demo = commands.add_parser("demo", help="run the whole pipeline on the embedded default and print a summary")
     demo.add_argument("--days", type=positive_int, default=3,
                       help="days of history to ingest, ending today (default 3; from CLASH_HISTORY_START at most)")
+    demo.add_argument("--json", action="store_true", help="the tour on stderr, a JSON summary on stdout")
     demo.set_defaults(func=cmd_demo)
