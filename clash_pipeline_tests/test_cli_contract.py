@@ -135,6 +135,18 @@ def test_bad_arguments_are_refused_in_one_line_before_any_work(home, capsys, com
     assert snapshot(home) == before  # nothing written, not even an empty market memory
 
 
+def test_refused_commands_leave_an_existing_memory_byte_for_byte(home, capsys):
+    seeded_clone(home)
+    before = snapshot(home)
+    for command in (["backtest", "--clone-id", "1", "--start", "2026-11-17", "--end", "2026-11-17", "--cadence", "7m"],
+                    ["backtest", "--clone-id", "1", "--start", "2026-11-18", "--end", "2026-11-17"],
+                    ["backtest", "--clone-id", "1", "--start", "1900-01-01", "--end", "1900-01-01"],
+                    ["accounts", "mark", "--as-of", "9" * 30], ["asset", "latest", "BTC", "--as-of", "1e300"]):
+        assert main(command) in (1, 2)
+        assert capsys.readouterr().err.startswith("clash: ")
+    assert snapshot(home) == before
+
+
 def test_backtest_core_refuses_an_unknown_cadence_before_writing(memory):
     from clash_pipeline.paper.backtest import run_backtest
 
