@@ -46,7 +46,8 @@ def one_line(error: BaseException) -> str:
 
 def ingest_sources(
     settings: Settings, instance: dg.DagsterInstance, sources: Sequence[str], first_day: str, last_day: str,
-    coins: Sequence[str], intervals: Sequence[str], snapshot: bool = True, log_level: str = "INFO",
+    coins: Sequence[str], intervals: Sequence[str], snapshot: bool = True,
+    run_log: inprocess.RunLog = inprocess.RunLog.PROGRESS,
 ) -> list[SourceOutcome]:
     """History for first_day..last_day, then (with `snapshot`) one snapshot, of each source separately."""
     outcomes = []
@@ -54,11 +55,11 @@ def ingest_sources(
         started = time.time()
         try:
             history = inprocess.ingest_history(settings, instance, [source], first_day, last_day, coins, intervals,
-                                               log_level)
+                                               run_log)
             if history is not None and not history.success:
                 raise RuntimeError(f"{source} history run {history.run_id} failed")
             if snapshot:
-                run = inprocess.ingest_snapshots(settings, instance, [source], coins, log_level)
+                run = inprocess.ingest_snapshots(settings, instance, [source], coins, run_log)
                 if not run.success:
                     raise RuntimeError(f"{source} snapshot run {run.run_id} failed")
         except Exception as error:  # noqa: BLE001 - one source's failure is its outcome, never the others'

@@ -7,6 +7,7 @@ by configuration alone.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,6 +93,37 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         r2_endpoint_url=endpoint,
         r2_bucket=env.get("R2_BUCKET"),
     )
+
+
+@dataclass(frozen=True)
+class HttpLimits:
+    """How long a source call may wait, in seconds: a server's Retry-After is honoured up to `retry_after_max_s`
+    (a longer one fails at once); `request_s` bounds one request, every attempt and sleep included; `run_s` bounds
+    one pull (every request a client makes, from when it opens)."""
+
+    retry_after_max_s: float = 60.0
+    request_s: float = 120.0
+    run_s: float = 3600.0
+
+
+HTTP_LIMITS_ENV = {"retry_after_max_s": "CLASH_RETRY_AFTER_MAX_S", "request_s": "CLASH_REQUEST_DEADLINE_S",
+                   "run_s": "CLASH_RUN_DEADLINE_S"}
+
+
+def load_http_limits(env: dict[str, str] | None = None) -> HttpLimits:
+    """Read HttpLimits from `env` (default: the process environment); each must be a positive, finite number."""
+    env = dict(os.environ if env is None else env)
+    values = {}
+    for name, variable in HTTP_LIMITS_ENV.items():
+        if variable in env:
+            try:
+                value = float(env[variable])
+            except ValueError:
+                value = math.nan
+            if not 0 < value < math.inf:
+                raise ValueError(f"{variable} must be a positive number of seconds, not {env[variable]!r}")
+            values[name] = value
+    return HttpLimits(**values)
 
 
 def prepare_dagster_env() -> Settings:

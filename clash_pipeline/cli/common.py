@@ -1,14 +1,23 @@
-"""Helpers shared by the `clash` commands: argument types, time, output, market memory."""
+"""Helpers shared by the `clash` commands: argument types and checks, time, output, errors, market memory."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
+import traceback
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from clash_pipeline.settings import INTERVALS_HELP, load_settings
+from clash_pipeline.settings import INTERVALS_HELP, Settings, load_settings
+
+FIRST_DAY, LAST_DAY = "2000-01-01", "2099-12-31"  # any date or time an argument names lies within these
+TIME_BOUNDS_MS = (946_684_800_000, 4_102_444_800_000)  # FIRST_DAY 00:00 .. LAST_DAY 24:00 UTC
+
+
+class CliError(ValueError):
+    """A refused argument or a failed command: its message is the whole story, printed as one line."""
 
 
 def csv_list(value: str) -> list[str]:
@@ -17,13 +26,48 @@ def csv_list(value: str) -> list[str]:
 
 def day(value: str) -> str:
     try:
-        return date.fromisoformat(value).isoformat()
+        parsed = date.fromisoformat(value).isoformat()
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from None
+    if not FIRST_DAY <= parsed <= LAST_DAY:
+        raise argparse.ArgumentTypeError(f"{parsed} is not between {FIRST_DAY} and {LAST_DAY}")
+    return parsed
+
+
+def positive_number(value: str) -> float:
+    """A finite number > 0 (not nan, not inf)."""
+    try:
+        number = float(value)
+    except ValueError:
+        number = math.nan
+    if not 0 < number < math.inf:
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, not {value!r}")
+    return number
+
+
+def positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number <= 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number > 0, not {value!r}")
+    return number
 
 
 def today() -> str:
     return datetime.now(UTC).date().isoformat()
+
+
+def day_range(start: str, end: str, settings: Settings) -> None:
+    """--start/--end within the daily partitions (CLASH_HISTORY_START .. today, UTC), end not before start."""
+    if end < start:
+        raise CliError(f"--end {end} is before --start {start}")
+    if start < settings.history_start:
+        raise CliError(f"--start {start} is before the first daily partition, {settings.history_start}; "
+                       f"set CLASH_HISTORY_START={start} to extend the history")
+    if end > today():
+        raise CliError(f"--end {end} is after today ({today()} UTC), the last daily partition")
 
 
 def as_of(value: str | None) -> int:
@@ -31,12 +75,38 @@ def as_of(value: str | None) -> int:
 
     if value is None:
         return now_ms()
-    if value.isdigit():
-        return int(value)
     try:
-        return to_ms(datetime.fromisoformat(value))
-    except ValueError:
-        raise SystemExit(f"--as-of must be ms or an ISO time, not {value!r}") from None
+        ms = int(value) if value.isdigit() else to_ms(datetime.fromisoformat(value))
+    except (ValueError, OverflowError):
+        raise CliError(f"--as-of must be ms or an ISO time, not {value!r}") from None
+    if not TIME_BOUNDS_MS[0] <= ms < TIME_BOUNDS_MS[1]:
+        raise CliError(f"--as-of {value} is not between {FIRST_DAY} and {LAST_DAY} (ms or ISO time)")
+    return ms
+
+
+def progress(args: argparse.Namespace, line: str) -> None:
+    """A progress line on stderr (results go to stdout), unless --quiet."""
+    if not getattr(args, "quiet", False):
+        print(line, file=sys.stderr, flush=True)
+
+
+def one_line(error: BaseException) -> str:
+    """An error as one line: the user error inside a Dagster failure; expected errors by message alone, any other
+    with its type and a hint."""
+    while (inner := getattr(error, "user_exception", None)) is not None:
+        error = inner
+    text = str(error.args[0]) if isinstance(error, KeyError) and error.args else str(error)
+    text = " ".join(text.split()) or type(error).__name__
+    expected = type(error).__module__.startswith("clash_pipeline") or isinstance(error, (LookupError, ValueError,
+                                                                                          OSError))
+    return text if expected else f"{type(error).__name__}: {text} (--verbose for the traceback)"
+
+
+def report_error(error: BaseException, verbose: bool, prefix: str = "") -> None:
+    """`clash: <what>` on stderr; with --verbose the traceback first."""
+    if verbose:
+        traceback.print_exception(error)
+    print(f"clash: {prefix}{one_line(error)}", file=sys.stderr, flush=True)
 
 
 def emit(data, as_json: bool, text) -> int:
@@ -61,7 +131,7 @@ def read_graph(path: str) -> dict:
     try:
         return json.loads(Path(path).read_text())
     except (OSError, json.JSONDecodeError) as error:
-        raise SystemExit(f"cannot read graph file {path}: {error}") from None
+        raise CliError(f"cannot read graph file {path}: {error}") from None
 
 
 def text_or_none(value) -> str | None:

@@ -3,42 +3,58 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import sys
 from datetime import UTC, datetime, timedelta
 
-from clash_pipeline.cli.common import print_status, today
+from clash_pipeline.cli.common import day_range, positive_int, print_status, today
+from clash_pipeline.cli.market import run_log
 from clash_pipeline.cli.trading import cmd_accounts
 from clash_pipeline.cli.arena import receipt_text
 from clash_pipeline.settings import load_settings
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """The whole pipeline on the embedded default: history for the last days, then a snapshot of every source."""
+    """The whole pipeline on the embedded default; with --json the tour goes to stderr and a summary to stdout."""
+    if not args.json:
+        return tour(args)[0]
+    with contextlib.redirect_stdout(sys.stderr):
+        code, summary = tour(args)
+    print(json.dumps(summary, indent=2))
+    return code
+
+
+def tour(args: argparse.Namespace) -> tuple[int, dict]:
+    """History for the last days, a snapshot of every source, clones, decisions, paper trading, the product loop."""
     from clash_pipeline import inprocess
     from clash_pipeline.timeutil import DAY_MS, HOUR_MS, now_ms
 
     settings = load_settings()
-    instance = inprocess.local_instance()
     first = (datetime.now(UTC).date() - timedelta(days=args.days - 1)).isoformat()
+    day_range(first, today(), settings)
+    log = run_log(args)
+    instance = inprocess.local_instance()
     print(f"clash demo: source mode {settings.source_mode}, data folder {settings.home}, "
           f"archive {settings.archive_backend}")
     print(f"1/6 history {first} .. {today()}: Hyperliquid candles, funding, volatility for "
           f"{','.join(settings.coins)} ({','.join(settings.intervals)}); DefiLlama TVL, stablecoins, throughput, flows")
     history = inprocess.ingest_history(settings, instance, inprocess.SOURCES, first, today(), settings.coins,
-                                       settings.intervals)
+                                       settings.intervals, log)
     print("2/6 snapshots: Hyperliquid universe, mids, contexts, books, funding pressure; Polymarket markets, "
           "horizons, books; DefiLlama capital base, throughput, asset links")
-    snapshot = inprocess.ingest_snapshots(settings, instance, inprocess.SOURCES, settings.coins)
+    snapshot = inprocess.ingest_snapshots(settings, instance, inprocess.SOURCES, settings.coins, log)
     from clash_pipeline.memory.db import open_memory
     from clash_pipeline.strategy.demo import demo_clones
 
     clones = demo_clones(open_memory(settings.memory_path))
     print("3/6 clones: " + ", ".join(f"{c.identity.name} ({c.control_mode}, {c.identity.key})" for c in clones))
     followed = follow_demand(settings, instance, first)
-    compiled = inprocess.compile_clones(settings, instance, [c.identity.key for c in clones])
+    compiled = inprocess.compile_clones(settings, instance, [c.identity.key for c in clones], log)
     print_status(settings)
     print("\n4/6 decisions (rules engine): one cadence tick through Dagster, then two forced passes")
-    ticked = inprocess.decision_tick(settings, instance, log_level="WARNING")
+    ticked = inprocess.decision_tick(settings, instance,
+                                     inprocess.RunLog.VERBOSE if args.verbose else inprocess.RunLog.QUIET)
     from clash_pipeline.decisions.service import runtime_for
 
     runtime = runtime_for(settings)
@@ -72,8 +88,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
           f"{ticked.run_id} (decision tick); `make ui` to look at them")
     print("try: clash asset links ETH; clash asset latest HYPE; clash clones list; "
           "clash graph preview clash_pipeline/strategy/examples/power_user.json")
-    return 0 if history.success and snapshot.success and compiled.success and ticked.success and followed \
-        and covered else 1
+    summary = {"dagster_runs": {"history": history.run_id, "snapshots": snapshot.run_id, "read_plans": compiled.run_id,
+                                "decision_tick": ticked.run_id},
+               "clones": [c.identity.name for c in clones], "backtest": backtest,
+               "replay": {"live_orders": len(ordered), "matched": matched},
+               "outbox": {"uploaded": drained.uploaded, "pending": drained.pending}, "archive_objects": len(objects)}
+    ok = history.success and snapshot.success and compiled.success and ticked.success and followed and covered
+    return (0 if ok else 1), summary
 
 
 def follow_demand(settings, instance, first_day: str) -> bool:
@@ -89,7 +110,8 @@ def follow_demand(settings, instance, first_day: str) -> bool:
     batch = backfill_batch(backfill_gaps(conn, demand, now_ms(), settings.history_start), {}, now_ms())
     ok, line = True, f"   demand: {len(demand.assets)} assets (CLASH_COINS and what the clones enable)"
     if batch is not None:
-        run = inprocess.backfill_demanded(settings, instance, first_day, today(), batch.series, log_level="WARNING")
+        run = inprocess.backfill_demanded(settings, instance, first_day, today(), batch.series,
+                                         run_log=inprocess.RunLog.QUIET)
         weight = sum(_meta(run, node, "hyperliquid_weight_planned")
                      for node in ("hyperliquid_candles_raw", "hyperliquid_funding_history_raw"))
         skipped = sum(_meta(run, node, "pulls_skipped")
@@ -97,7 +119,7 @@ def follow_demand(settings, instance, first_day: str) -> bool:
         ok = run.success
         line += (f"; backfilled {len(batch.gaps)} series of {len(batch.coins)} assets in one run "
                  f"({', '.join(batch.coins)}): weight {weight} planned, {skipped} pulls skipped")
-    snapshot = inprocess.ingest_snapshots(settings, instance, ["hyperliquid"], None, log_level="WARNING")
+    snapshot = inprocess.ingest_snapshots(settings, instance, ["hyperliquid"], None, run_log=inprocess.RunLog.QUIET)
     print(line + f"; snapshot of {_meta(snapshot, 'hyperliquid_snapshot_raw', 'books')} books and every dex's "
                  f"mids, weight {_meta(snapshot, 'hyperliquid_snapshot_raw', 'hyperliquid_weight')}")
     return ok and snapshot.success
@@ -107,7 +129,7 @@ def coverage_line(settings, instance) -> bool:
     """Run the `coverage` check through Dagster and print its verdict."""
     from clash_pipeline import inprocess
 
-    result = inprocess.check_coverage(settings, instance, log_level="WARNING")
+    result = inprocess.check_coverage(settings, instance, run_log=inprocess.RunLog.QUIET)
     evaluation = result.get_asset_check_evaluations()[0]
     meta = {k: v.value for k, v in evaluation.metadata.items()}
     print(f"coverage check: {'passed' if evaluation.passed else 'FAILED'}: {meta['channels']} channels of "
@@ -197,5 +219,7 @@ def product_loop(runtime) -> None:
 
 def register(commands) -> None:
     demo = commands.add_parser("demo", help="run the whole pipeline on the embedded default and print a summary")
-    demo.add_argument("--days", type=int, default=3, help="days of history to ingest, ending today (default 3)")
+    demo.add_argument("--days", type=positive_int, default=3,
+                      help="days of history to ingest, ending today (default 3; from CLASH_HISTORY_START at most)")
+    demo.add_argument("--json", action="store_true", help="the tour on stderr, a JSON summary on stdout")
     demo.set_defaults(func=cmd_demo)

@@ -9,31 +9,61 @@ import sys
 from pathlib import Path
 
 from clash_pipeline.cli import coverage
-from clash_pipeline.cli.common import as_of, coin_args, day, memory, print_problems, print_status, today
-from clash_pipeline.settings import load_settings
+from clash_pipeline.cli.common import (CliError, as_of, coin_args, day, day_range, memory, one_line, positive_int,
+                                      print_problems, print_status, progress, report_error, today)
+from clash_pipeline.settings import INTERVALS_HELP, load_settings
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    """Each source on its own (one down does not stop the others): history, then (without --start) a snapshot."""
     from clash_pipeline import inprocess
+    from clash_pipeline.timeutil import INTERVAL_MS
 
     settings = load_settings()
     sources = list(inprocess.SOURCES) if args.source == "all" else [args.source]
     coins, intervals = args.coins or list(settings.coins), args.intervals or list(settings.intervals)
     start = args.start or today()
     end = args.end or (start if args.start else today())
-    if end < start:
-        print(f"--end {end} is before --start {start}", file=sys.stderr)
-        return 2
+    day_range(start, end, settings)
+    unknown = [i for i in intervals if i not in INTERVAL_MS]
+    if unknown or not coins or not intervals:
+        raise CliError(f"--intervals must name known candle intervals ({INTERVALS_HELP}), not {','.join(unknown)}"
+                       if unknown else "--coins and --intervals must name at least one each")
     instance = inprocess.local_instance()
-    print(f"{'+'.join(sources)} ({settings.source_mode}): history {start} .. {end}, coins {','.join(coins)}, "
-          f"intervals {','.join(intervals)}")
-    ok = True
-    history = inprocess.ingest_history(settings, instance, sources, start, end, coins, intervals)
-    ok = history is None or history.success
-    if not args.start:
-        ok = inprocess.ingest_snapshots(settings, instance, sources, coins).success and ok
-    print_status(settings)
-    return 0 if ok else 1
+    progress(args, f"{'+'.join(sources)} ({settings.source_mode}): history {start} .. {end}, coins "
+                   f"{','.join(coins)}, intervals {','.join(intervals)}")
+    failed: dict[str, list[str]] = {}
+    for source in sources:
+        steps = [("history", lambda: inprocess.ingest_history(settings, instance, [source], start, end, coins,
+                                                              intervals, run_log(args)))]
+        if not args.start:
+            steps.append(("snapshot", lambda: inprocess.ingest_snapshots(settings, instance, [source], coins,
+                                                                         run_log(args))))
+        for step, run in steps:
+            try:
+                run()
+            except Exception as error:
+                failed.setdefault(source, []).append(step)
+                report_error(error, args.verbose, "" if one_line(error).startswith(source) else f"{source} {step}: ")
+    ingested = [source for source in sources if source not in failed]
+    if args.json:
+        from clash_pipeline.memory.db import open_memory
+        from clash_pipeline.memory.status import memory_status
+
+        status = [s.as_dict() for s in memory_status(open_memory(settings.memory_path))]
+        print(json.dumps({"ingested": ingested, "failed": failed, "memory": status}, indent=2))
+    else:
+        print_status(settings)
+    if failed and len(sources) > 1:
+        print(f"clash: ingest {args.source}: failed: " + ", ".join(f"{s} ({'+'.join(f)})" for s, f in failed.items())
+              + (f"; ingested: {', '.join(ingested)}" if ingested else ""), file=sys.stderr)
+    return 1 if failed else 0
+
+
+def run_log(args: argparse.Namespace):
+    from clash_pipeline.inprocess import RunLog
+
+    return RunLog.VERBOSE if args.verbose else RunLog.QUIET if args.quiet else RunLog.PROGRESS
 
 
 def cmd_memory_status(args: argparse.Namespace) -> int:
@@ -80,6 +110,7 @@ def cmd_asset_latest(args: argparse.Namespace) -> int:
     from clash_pipeline.strategy.packet import build_packet
     from clash_pipeline.strategy.store import validate
 
+    when = as_of(args.as_of)
     conn = memory()
     try:
         graph = custom_graph([args.symbol], {"hyperliquid": "full", "polymarket": "prediction_markets",
@@ -87,7 +118,7 @@ def cmd_asset_latest(args: argparse.Namespace) -> int:
         _, compiled = validate(conn, graph)
     except GraphInvalid as error:
         return print_problems(error)
-    packet = build_packet(conn, compiled.asset_plans()[0], as_of(args.as_of))
+    packet = build_packet(conn, compiled.asset_plans()[0], when)
     if args.json:
         print(json.dumps(packet, indent=2))
         return 0
@@ -107,16 +138,22 @@ def cmd_record(args: argparse.Namespace) -> int:
 
     settings = load_settings({**os.environ, "CLASH_SOURCE_MODE": "live"})
     coins, intervals = args.coins or list(settings.coins), args.intervals or list(settings.intervals)
+    if args.end and not args.start:
+        raise CliError("--end needs --start")
+    if args.start and (args.end or args.start) < args.start:
+        raise CliError(f"--end {args.end} is before --start {args.start}")
     client = hyperliquid_client(settings, record_dir=Path(args.out))
     try:
         raws = ingest.pull_snapshot(client, coins)
         if args.start:
             start, end = day_start_ms(args.start), day_start_ms(args.end or args.start) + DAY_MS
-            raws += ingest.pull_candles(client, coins, intervals, start, end, print)
-            raws += ingest.pull_funding(client, coins, start, end, print)
+            raws += ingest.pull_candles(client, coins, intervals, start, end, lambda line: progress(args, line))
+            raws += ingest.pull_funding(client, coins, start, end, lambda line: progress(args, line))
     finally:
         client.close()
-    print(f"recorded {len(raws)} responses under {args.out}; replay with CLASH_REPLAY_DIR={args.out}")
+    result = {"responses": len(raws), "out": args.out}
+    print(json.dumps(result) if args.json else
+          f"recorded {len(raws)} responses under {args.out}; replay with CLASH_REPLAY_DIR={args.out}")
     return 0
 
 
@@ -133,7 +170,9 @@ def cmd_archive(args: argparse.Namespace) -> int:
     archive = open_archive(settings)
     if args.action == "ls":
         entries = [(key, size) for key, size in archive.store.list(args.prefix) if args.refs or not key.startswith("refs/")]
-        for key, size in entries:
+        if args.json:
+            print(json.dumps([{"key": key, "bytes": size} for key, size in entries], indent=2))
+        for key, size in entries if not args.json else []:
             print(f"{size:>12}  {key}")
         print(f"{len(entries)} objects, {sum(s for _, s in entries):,} bytes in {archive.store.describe()}",
               file=sys.stderr)
@@ -156,12 +195,15 @@ def cmd_archive(args: argparse.Namespace) -> int:
             except ArchiveIntegrityError as error:
                 bad.append(str(error))
                 print(error, file=sys.stderr)
-        print(f"verified {len(keys)} objects: {len(keys) - len(bad)} ok, {len(bad)} corrupt")
+        print(json.dumps({"verified": len(keys), "corrupt": bad}, indent=2) if args.json else
+              f"verified {len(keys)} objects: {len(keys) - len(bad)} ok, {len(bad)} corrupt")
         return 1 if bad else 0
     result = Outbox(settings.outbox_dir, open_memory(settings.memory_path), archive).drain()
     for error in result.errors:
         print(error, file=sys.stderr)
-    print(f"drained {result.uploaded} objects to {archive.store.describe()}; {result.pending} still pending")
+    print(json.dumps({"uploaded": result.uploaded, "pending": result.pending, "errors": [str(e) for e in result.errors],
+                      "store": archive.store.describe()}, indent=2) if args.json else
+          f"drained {result.uploaded} objects to {archive.store.describe()}; {result.pending} still pending")
     return 1 if result.errors else 0
 
 
@@ -175,11 +217,14 @@ def register(commands) -> None:
         parser_ = sources.add_parser(
             source, help=what,
             description=f"{source}: {what}. Runs the Dagster assets in process on the local instance (the runs "
-                        "show in the UI). With --start/--end: the daily history partitions of that range, in one "
-                        "run. Without: today's history partition, then a snapshot.")
+                        "show in the UI), each source on its own: one that fails is named and the others still run. "
+                        "With --start/--end (CLASH_HISTORY_START .. today): the daily history partitions of that "
+                        "range, in one run. Without: today's history partition, then a snapshot.")
         coin_args(parser_)
         parser_.add_argument("--start", type=day, help="first day, YYYY-MM-DD (UTC)")
         parser_.add_argument("--end", type=day, help="last day, inclusive, YYYY-MM-DD (default: --start)")
+        parser_.add_argument("--json", action="store_true",
+                             help="print {ingested, failed, memory} as JSON instead of the memory table")
         parser_.set_defaults(func=cmd_ingest)
 
     asset = commands.add_parser("asset", help="what context an asset receives")
@@ -206,12 +251,15 @@ def register(commands) -> None:
     ls = actions.add_parser("ls", help="list objects (size and key) under a prefix")
     ls.add_argument("prefix", nargs="?", default="", help="key prefix, e.g. hyperliquid_candles_raw/2026-11-28")
     ls.add_argument("--refs", action="store_true", help="also list the refs/ pointers")
+    ls.add_argument("--json", action="store_true")
     get = actions.add_parser("get", help="print an object's payload (hash-verified, decompressed)")
     get.add_argument("key")
     get.add_argument("--out", help="write to this file instead of standard output")
     verify = actions.add_parser("verify", help="re-hash objects and report any whose bytes do not match their key")
-    verify.add_argument("--sample", type=int, help="check this many objects, chosen at random (default: all)")
-    actions.add_parser("drain", help="upload payloads waiting in the local outbox, idempotently")
+    verify.add_argument("--sample", type=positive_int, help="check this many objects, chosen at random (default: all)")
+    verify.add_argument("--json", action="store_true")
+    drain = actions.add_parser("drain", help="upload payloads waiting in the local outbox, idempotently")
+    drain.add_argument("--json", action="store_true")
     archive.set_defaults(func=cmd_archive)
 
     record = commands.add_parser("record", help="call the live API and save every response for replay")
@@ -219,4 +267,5 @@ def register(commands) -> None:
     coin_args(record)
     record.add_argument("--start", type=day, help="also record history from this day (YYYY-MM-DD)")
     record.add_argument("--end", type=day, help="last day of history, inclusive (default: --start)")
+    record.add_argument("--json", action="store_true")
     record.set_defaults(func=cmd_record)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from clash_pipeline.cli.common import as_of, csv_list, memory, print_problems, read_graph
+from clash_pipeline.cli.common import CliError, as_of, csv_list, memory, print_problems, read_graph
 
 
 def cmd_clones(args: argparse.Namespace) -> int:
@@ -36,12 +36,12 @@ def cmd_clones(args: argparse.Namespace) -> int:
             graph = modes.basic_graph(args.risk, args.category, args.subcategory, args.cadence, args.engine)
         elif args.mode == "custom":
             if not args.assets:
-                raise SystemExit("--mode custom needs --assets")
+                raise CliError("--mode custom needs --assets")
             presets = dict(item.split("=", 1) for item in args.presets)
             graph = modes.custom_graph(args.assets, presets, args.cadence, args.risk, args.engine)
         else:
             if not args.graph:
-                raise SystemExit("--mode power needs --graph FILE")
+                raise CliError("--mode power needs --graph FILE")
             graph = read_graph(args.graph)
         clone = store.create_clone(conn, args.name, graph, args.mode, args.avatar_url, args.bio)
     except GraphInvalid as error:
@@ -70,6 +70,7 @@ def cmd_graph(args: argparse.Namespace) -> int:
     from clash_pipeline.strategy.packet import build_packet
     from clash_pipeline.strategy.store import validate
 
+    when = as_of(getattr(args, "as_of", None))
     conn = memory()
     try:
         graph, compiled = validate(conn, read_graph(args.file))
@@ -83,7 +84,6 @@ def cmd_graph(args: argparse.Namespace) -> int:
               f"valid: {sum(len(p.assets) for p in compiled.prompts)} (prompt, asset) pairs, "
               f"strategy {compiled.strategy_hash[:12]}")
         return 0
-    when = as_of(args.as_of)
     packets = [build_packet(conn, plan, when) for plan in compiled.asset_plans()]
     if args.json:
         print(json.dumps({"plan": compiled.as_dict(), "packets": packets}, indent=2))

@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 
-from clash_pipeline.cli.common import as_of, day, text_or_none
+from clash_pipeline.cli.common import as_of, day, day_range, positive_int, positive_number, progress, text_or_none
 from clash_pipeline.settings import load_settings
+from clash_pipeline.strategy.catalog import CADENCES
 from clash_pipeline.strategy.store import get_clone
 from clash_pipeline.universe.names import display_names
 
@@ -28,6 +29,23 @@ def runs_table(outcomes, names: dict[str, str] | None = None) -> str:
         lines.append(f"{o.run_id:>6} {o.due.clone_id:>6} {o.due.prompt_id:<14} {coin:<10} {o.status:<9} "
                      f"{action:<11} {what}")
     return "\n".join(lines)
+
+
+def runs_json(report) -> dict:
+    """A tick's report as JSON: counts and one entry per run (verdict, action, order or failing gates)."""
+    runs = []
+    for o in report.outcomes:
+        order = o.gates.order if o.gates else None
+        runs.append({"run_id": o.run_id, "clone_id": o.due.clone_id, "prompt_id": o.due.prompt_id, "coin": o.due.coin,
+                     "status": o.status,
+                     "action": o.proposal.action.action if o.proposal and o.proposal.action else None,
+                     "order": None if order is None else {"side": order.side, "size": str(order.size),
+                                                          "price": text_or_none(order.price),
+                                                          "order_type": order.order_type},
+                     "failing_gates": [g for g, ok, _ in o.gates.verdicts if not ok] if o.gates else [],
+                     "error": o.error})
+    return {"due": report.due, "claimed": report.claimed, "resumed": report.resumed, "counts": report.counts(),
+            "runs": runs}
 
 
 def cmd_decisions(args: argparse.Namespace) -> int:
@@ -59,19 +77,28 @@ def cmd_decisions(args: argparse.Namespace) -> int:
     if args.action == "run-once":
         get_clone(runtime.conn, args.clone_id)  # an unknown clone is an error, not "nothing due"
         report = runtime.tick([args.clone_id], args.asset, args.force)
+        if args.json:
+            print(json.dumps(runs_json(report), indent=2))
+            return 1 if report.counts()["failed"] else 0
         print(runs_table(report.outcomes, display_names(runtime.conn)) if report.outcomes
               else "nothing due (use --force to run anyway)")
         print(f"due {report.due}, claimed {report.claimed}, resumed {report.resumed}: {report.counts()}")
         return 1 if report.counts()["failed"] else 0
 
     def show(report) -> None:
+        if args.json:  # one JSON object per line and pass
+            print(json.dumps(runs_json(report)), flush=True)
+            return
         if report.outcomes or report.resumed:
             print(runs_table(report.outcomes, display_names(runtime.conn)), flush=True)
         print(f"pass: due {report.due}, claimed {report.claimed}, resumed {report.resumed}: {report.counts()}",
               flush=True)
 
     passes = work(runtime, args.interval, show, max_passes=args.passes)
-    print(f"worker stopped after {passes} passes")
+    if args.json:  # stdout holds only the passes' JSON lines
+        progress(args, f"worker stopped after {passes} passes")
+    else:
+        print(f"worker stopped after {passes} passes")
     return 0
 
 
@@ -80,10 +107,15 @@ def cmd_accounts(args: argparse.Namespace) -> int:
     from clash_pipeline.paper.metrics import account_metrics, reconcile
     from clash_pipeline.timeutil import now_ms
 
+    when = as_of(args.as_of) if getattr(args, "as_of", None) else now_ms()  # refused before anything opens
     runtime = runtime_for(load_settings())
     conn = runtime.conn
     if args.action == "mark":
-        results = runtime.broker.mark(as_of(args.as_of) if args.as_of else now_ms())
+        results = runtime.broker.mark(when)
+        if args.json:
+            print(json.dumps([{"account_id": r.account_id, "equity": str(r.equity), "drawdown_pct": str(r.drawdown_pct),
+                               "funding_events": r.funding_events, "closed": r.closed} for r in results], indent=2))
+            return 0
         for r in results:
             print(f"account {r.account_id}: equity {r.equity:.2f} USDC, drawdown {r.drawdown_pct:.2f}%, "
                   f"{r.funding_events} funding events" + (f", closed {', '.join(r.closed)}" if r.closed else ""))
@@ -122,11 +154,21 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     from clash_pipeline.paper.backtest import run_backtest
     from clash_pipeline.timeutil import DAY_MS, day_start_ms
 
-    runtime = runtime_for(load_settings())
+    settings = load_settings()
+    day_range(args.start, args.end, settings)
+    runtime = runtime_for(settings)
     get_clone(runtime.conn, args.clone_id)
     start, end = day_start_ms(args.start), day_start_ms(args.end) + DAY_MS - 1
-    result = run_backtest(runtime.conn, runtime.outbox, args.clone_id, start, end, args.cadence, progress=print)
-    print(json.dumps(result, indent=2))
+    result = run_backtest(runtime.conn, runtime.outbox, args.clone_id, start, end, args.cadence,
+                          progress=lambda line: progress(args, line))
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    m = result["metrics"]
+    print(f"backtest {result['backtest_id']} [{result['context']}]: {result['ticks']} ticks, {result['decisions']} "
+          "decisions" + (f"; return {m['return_pct']:+.3f}%, max drawdown {m['max_drawdown_pct']:.3f}%, trades "
+                         f"{m['trades']}, fees {m['fees_usd']:.2f}" if m else "; no trades, no account")
+          + f"; result {(result['result_sha256'] or '-')[:16]}")
     return 0
 
 
@@ -153,10 +195,12 @@ def register(commands) -> None:
     once.add_argument("--clone-id", type=int, required=True)
     once.add_argument("--force", action="store_true", help="run now even if this cadence tick already ran")
     once.add_argument("--asset", help="only this asset (default: every enabled asset)")
+    once.add_argument("--json", action="store_true", help="print the runs as JSON")
     worker = decision_actions.add_parser("worker", help="a loop that decides whatever is due; SIGINT/SIGTERM stop "
                                                         "it after the pass in progress")
-    worker.add_argument("--interval", type=float, default=15.0, help="seconds between passes (default 15)")
-    worker.add_argument("--passes", type=int, help="stop after this many passes (default: run until stopped)")
+    worker.add_argument("--interval", type=positive_number, default=15.0, help="seconds between passes (default 15)")
+    worker.add_argument("--passes", type=positive_int, help="stop after this many passes (default: run until stopped)")
+    worker.add_argument("--json", action="store_true", help="one JSON object per pass and line")
     story = decision_actions.add_parser("show", help="the whole story of one run: packet, prompt, reply, gates, order")
     story.add_argument("run_id", type=int)
     story.add_argument("--json", action="store_true")
@@ -167,6 +211,7 @@ def register(commands) -> None:
     mark = account_actions.add_parser("mark", help="mark every open account: funding, resting limits, SL/TP, "
                                                    "liquidations, drawdown stop, an equity point")
     mark.add_argument("--as-of", help="ms or ISO time (default now)")
+    mark.add_argument("--json", action="store_true")
     show_accounts = account_actions.add_parser("show", help="accounts with metrics, positions and the ledger check")
     show_accounts.add_argument("--clone-id", type=int)
     show_accounts.add_argument("--json", action="store_true")
@@ -174,9 +219,10 @@ def register(commands) -> None:
 
     backtest = commands.add_parser("backtest", help="run a clone over stored history through the live code path")
     backtest.add_argument("--clone-id", type=int, required=True)
-    backtest.add_argument("--start", type=day, required=True, help="first day (UTC)")
-    backtest.add_argument("--end", type=day, required=True, help="last day, inclusive (UTC)")
-    backtest.add_argument("--cadence", default="15m", help="decision cadence (default 15m)")
+    backtest.add_argument("--start", type=day, required=True, help="first day (UTC), from CLASH_HISTORY_START")
+    backtest.add_argument("--end", type=day, required=True, help="last day, inclusive (UTC), up to today")
+    backtest.add_argument("--cadence", default="15m", choices=CADENCES, help="decision cadence (default 15m)")
+    backtest.add_argument("--json", action="store_true", help="print the result as JSON")
     backtest.set_defaults(func=cmd_backtest)
 
     replay = commands.add_parser("replay", help="re-derive a decision's verdict, order and fill from its archived "

@@ -13,12 +13,17 @@ from clash_pipeline.archive.outbox import Outbox
 from clash_pipeline.decisions.runtime import DecisionRuntime
 from clash_pipeline.paper.fills import FillConfig
 from clash_pipeline.paper.metrics import account_metrics
+from clash_pipeline.strategy.catalog import CADENCES
 from clash_pipeline.timeutil import interval_ms, now_ms
 
 
 def run_backtest(conn: sqlite3.Connection, outbox: Outbox, clone_id: int, start_ms: int, end_ms: int,
                  cadence: str = "15m", fills: FillConfig = FillConfig(),
                  progress: Callable[[str], None] = lambda _: None) -> dict:
+    if cadence not in CADENCES:
+        raise ValueError(f"cadence must be one of {', '.join(CADENCES)}, not {cadence!r}")
+    if end_ms <= start_ms:
+        raise ValueError(f"a backtest's end ({end_ms} ms) must be after its start ({start_ms} ms)")
     (backtest_id,) = conn.execute(
         "INSERT INTO backtests (clone_id, start_ms, end_ms, cadence, created_ms) VALUES (?, ?, ?, ?, ?) "
         "RETURNING backtest_id", (clone_id, start_ms, end_ms, cadence, now_ms())).fetchone()

@@ -1,19 +1,25 @@
-"""HTTP plumbing shared by every source: raw responses, bounded retries with backoff, a weight budget."""
+"""HTTP plumbing shared by every source: raw responses, bounded retries with backoff or Retry-After, deadlines per
+request and per pull, a weight budget."""
 
 from __future__ import annotations
 
+import email.utils
+import math
 import random
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC
 
 import httpx
 
+from clash_pipeline.settings import HttpLimits, load_http_limits
 from clash_pipeline.sources.errors import RequestFailed
 from clash_pipeline.timeutil import now_ms
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+RETRY_AFTER_STATUSES = frozenset({429, 503})
 
 
 @dataclass(frozen=True)
@@ -77,7 +83,13 @@ class WeightBudget:
 
 
 class SourceHttp:
-    """An httpx client for one source that retries 429/5xx/timeouts and keeps every body raw."""
+    """An httpx client for one source that retries 429/5xx/timeouts and keeps every body raw.
+
+    Politeness and deadlines (`HttpLimits`, from the environment by default): a 429/503's `Retry-After` (seconds or
+    an HTTP date) replaces the jittered backoff, up to `retry_after_max_s` (a longer one fails at once); a request,
+    all its attempts and sleeps included, ends at `request_s`, and every request of this client at `run_s` after it
+    opened. Bodies are streamed and the deadline checked between chunks, so a slow drip is cut too (httpx's own
+    timeouts bound each read, not the exchange)."""
 
     def __init__(
         self,
@@ -89,38 +101,123 @@ class SourceHttp:
         retry: RetryPolicy = RetryPolicy(),
         sleep: Callable[[float], None] = time.sleep,
         seed: int | None = None,
+        limits: HttpLimits | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.source = source
         self.retry = retry
-        self._sleep = sleep
+        self.limits = limits or load_http_limits()
+        self.timeout_s = timeout_s
+        self._sleep, self._clock, self._wall_clock = sleep, clock, wall_clock
         self._rng = random.Random(seed)
         self._client = httpx.Client(base_url=base_url, transport=transport, timeout=timeout_s)
+        self._run_deadline = clock() + self.limits.run_s
 
     def request(
         self, method: str, path: str, endpoint: str, *, json_body: dict | None = None, params: dict | None = None
     ) -> RawResponse:
-        """Send one request; retry what is worth retrying; raise RequestFailed past the bound."""
+        """Send one request; retry what is worth retrying; raise RequestFailed past the bound or a deadline."""
         request = json_body if json_body is not None else dict(params or {})
-        cause, status = "", None
+        limits = self.limits
+        deadline = min(_Deadline("request", self._clock() + limits.request_s, limits.request_s,
+                                 "CLASH_REQUEST_DEADLINE_S"),
+                       _Deadline("run", self._run_deadline, limits.run_s, "CLASH_RUN_DEADLINE_S"),
+                       key=lambda d: d.at)
+        cause, status, honoured, headers = "", None, "", httpx.Headers()
+
+        def failed(attempt: int, why: str) -> RequestFailed:
+            return RequestFailed(self.source, endpoint, request, attempt, why + honoured, status)
+
         for attempt in range(1, self.retry.max_attempts + 1):
+            if self._clock() >= deadline.at:
+                raise failed(attempt - 1, f"{cause + '; ' if cause else ''}{deadline.passed()}")
             try:
-                response = self._client.request(method, path, json=json_body, params=params)
+                status_code, headers, body = self._exchange(method, path, json_body, params, deadline)
+            except _DeadlinePassed as cut:
+                raise failed(attempt, f"{deadline.passed()} while reading the body ({cut.received} bytes)") from None
             except httpx.TimeoutException as exc:
-                cause = f"timeout ({type(exc).__name__})"
+                cause, status = f"timeout ({type(exc).__name__})", None
             except httpx.TransportError as exc:
-                cause = f"transport error ({type(exc).__name__}: {exc})"
+                cause, status = f"transport error ({type(exc).__name__}: {exc})", None
             else:
-                if response.status_code == 200:
-                    return RawResponse(
-                        self.source, endpoint, method, path, request, 200, response.content, now_ms()
-                    )
-                cause, status = f"HTTP {response.status_code}", response.status_code
+                if status_code == 200:
+                    return RawResponse(self.source, endpoint, method, path, request, 200, body, now_ms())
+                cause, status = f"HTTP {status_code}", status_code
                 if status not in RETRY_STATUSES:
-                    raise RequestFailed(self.source, endpoint, request, attempt, f"{cause}: {response.text[:200]}",
-                                        status)
-            if attempt < self.retry.max_attempts:
-                self._sleep(self.retry.delay(attempt, self._rng))
-        raise RequestFailed(self.source, endpoint, request, self.retry.max_attempts, cause, status)
+                    text = body[:200].decode("utf-8", errors="replace")
+                    raise failed(attempt, f"{cause}: {text}")
+            if attempt == self.retry.max_attempts:
+                break
+            asked = retry_after_s(headers.get("retry-after"), self._wall_clock()) \
+                if status in RETRY_AFTER_STATUSES else None
+            if asked is not None and asked > limits.retry_after_max_s:
+                raise failed(attempt, f"{cause}, Retry-After {_seconds(asked)} s is over the {limits.retry_after_max_s:g} "
+                                      "s cap (CLASH_RETRY_AFTER_MAX_S)")
+            wait = self.retry.delay(attempt, self._rng) if asked is None else asked
+            if asked is not None:
+                honoured = f" (Retry-After {_seconds(asked)} s honoured)"
+            if self._clock() + wait >= deadline.at:
+                raise failed(attempt, f"{cause}; waiting {wait:.1f} s more would pass the {deadline.describe()}")
+            self._sleep(wait)
+        raise failed(self.retry.max_attempts, cause)
+
+    def _exchange(self, method: str, path: str, json_body: dict | None, params: dict | None,
+                  deadline: _Deadline) -> tuple[int, httpx.Headers, bytes]:
+        """One attempt: stream the response, checking the deadline between chunks."""
+        remaining = max(deadline.at - self._clock(), 0.001)
+        timeout = httpx.Timeout(min(self.timeout_s, remaining))
+        with self._client.stream(method, path, json=json_body, params=params, timeout=timeout) as response:
+            chunks, received = [], 0
+            for chunk in response.iter_bytes():
+                chunks.append(chunk)
+                received += len(chunk)
+                if self._clock() >= deadline.at:
+                    raise _DeadlinePassed(received)
+            return response.status_code, response.headers, b"".join(chunks)
 
     def close(self) -> None:
         self._client.close()
+
+
+@dataclass(frozen=True)
+class _Deadline:
+    """A moment (on the client's monotonic clock) a request must end by, and which limit set it."""
+
+    name: str
+    at: float
+    seconds: float
+    variable: str
+
+    def describe(self) -> str:
+        return f"{self.name} deadline of {self.seconds:g} s ({self.variable})"
+
+    def passed(self) -> str:
+        return f"{self.describe()} passed"
+
+
+class _DeadlinePassed(Exception):
+    def __init__(self, received: int) -> None:
+        self.received = received
+
+
+def retry_after_s(value: str | None, now_s: float) -> float | None:
+    """A Retry-After header as seconds from now: delta-seconds or an HTTP date (RFC 9110); None if absent/invalid."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            moment = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        seconds = moment.timestamp() - now_s
+    return max(seconds, 0.0) if math.isfinite(seconds) else None
+
+
+def _seconds(value: float) -> str:
+    return f"{round(value, 1):g}"
