@@ -68,6 +68,7 @@ def coverage(conn: sqlite3.Connection, demand: Demand, now_ms: int) -> list[Chan
     """One line per (enabled asset, channel read), sorted by asset and channel."""
     names = dict(conn.execute("SELECT coin, display_name FROM hl_assets"))
     linked = {s for (s,) in conn.execute("SELECT DISTINCT symbol FROM pm_asset_links")}
+    stable = {s for (s,) in conn.execute("SELECT DISTINCT symbol FROM dl_asset_links WHERE subject_kind = 'stablecoin'")}
     lines: dict[tuple, ChannelCoverage] = {}
     for key, plan in demand.plans:
         name = names.get(plan.coin, plan.coin)
@@ -81,13 +82,13 @@ def coverage(conn: sqlite3.Connection, demand: Demand, now_ms: int) -> list[Chan
                 continue
             ident = (plan.coin, read.label, read.table, read.filters)
             if ident not in lines:
-                lines[ident] = _line(conn, read, plan.coin, plan.symbol, name, linked, now_ms)
+                lines[ident] = _line(conn, read, plan.coin, plan.symbol, name, linked, stable, now_ms)
             lines[ident].wanted_by.add(key)
     return sorted(lines.values(), key=lambda c: (c.coin, c.channel))
 
 
 def _line(conn: sqlite3.Connection, read: Read, coin: str, symbol: str, name: str, linked: set[str],
-          now_ms: int) -> ChannelCoverage:
+          stable: set[str], now_ms: int) -> ChannelCoverage:
     sql, params = read.newest_sql()
     (newest,) = conn.execute(sql, params).fetchone()
     limit = 2 * cadence_ms(read) + read.known_after_ms
@@ -95,6 +96,9 @@ def _line(conn: sqlite3.Connection, read: Read, coin: str, symbol: str, name: st
         if read.table == "pm_symbol_markets" and symbol not in linked:
             return ChannelCoverage(coin, name, read.label, None, None, None, Status.NOT_APPLICABLE,
                                    f"no Polymarket market is linked to {symbol}")
+        if read.table == "dl_stablecoins" and symbol not in stable:
+            return ChannelCoverage(coin, name, read.label, None, None, None, Status.NOT_APPLICABLE,
+                                   f"no DefiLlama stablecoin is linked to {symbol}")
         return ChannelCoverage(coin, name, read.label, None, None, limit, Status.EMPTY, f"no rows for {coin}")
     age = now_ms - newest
     if age > limit:

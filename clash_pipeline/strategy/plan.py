@@ -268,6 +268,10 @@ def empty_channels(conn: sqlite3.Connection, plan: AssetPlan, reads_rows: list[t
         if newest is None and read.table == "pm_symbol_markets" and not conn.execute(
                 "SELECT 1 FROM pm_asset_links WHERE symbol = ? LIMIT 1", (plan.symbol,)).fetchone():
             why = f"no Polymarket market is linked to {plan.symbol}"
+        elif newest is None and read.table == "dl_stablecoins" and not conn.execute(
+                "SELECT 1 FROM dl_asset_links WHERE symbol = ? AND subject_kind = 'stablecoin' LIMIT 1",
+                (plan.symbol,)).fetchone():
+            why = f"no DefiLlama stablecoin is linked to {plan.symbol}"
         elif newest is None:
             why = f"no rows for {subject} known at {iso(as_of_ms)}"
         else:
