@@ -60,7 +60,7 @@ def api(tmp_path_factory):
     logging.getLogger().addHandler(captured)
     logging.getLogger("clash_pipeline.api").setLevel(logging.INFO)
     with serve(app) as url, httpx.Client(base_url=url, timeout=60) as client:
-        yield {"app": app, "client": client, "clock": clock, "logs": captured, "state": {}}
+        yield {"home": home, "client": client, "clock": clock, "logs": captured, "state": {}}
     logging.getLogger().removeHandler(captured)
 
 
@@ -320,6 +320,67 @@ def test_operator_health_and_kill_switches(api):
                       json={"engaged": True}).status_code == 403
 
 
+def test_profile_backtest_results_and_retire(api):
+    client, owner, clone_id = api["client"], api["state"]["owner"], api["state"]["clone"]
+    profile = client.patch(f"/api/v1/clones/{clone_id}/profile", headers=owner,
+                           json={"description": "trend follower", "creatorAddress": OTHER.address.lower()})
+    assert profile.status_code == 200 and profile.json()["creatorAddress"] == OTHER.address  # EIP-55
+    assert problem(client.patch(f"/api/v1/clones/{clone_id}/profile", headers=owner,
+                                json={"creatorAddress": "0x123"}), 422)["field"] == "body.creatorAddress"
+    assert problem(client.patch(f"/api/v1/clones/{clone_id}/profile", headers=owner,
+                                json={"description": "x" * 281}), 422)["field"] == "body.description"
+    public = client.get(f"/api/v1/profiles/{clone_id}").json()
+    assert public["description"] == "trend follower" and public["career"]["races"] == 0
+
+    launched = client.post(f"/api/v1/clones/{clone_id}/backtests", headers=owner,
+                           json={"start": str(NOW_MS - 2 * 3_600_000), "end": str(NOW_MS), "cadence": "15m"})
+    assert launched.status_code == 201, launched.text
+    backtest = launched.json()
+    assert backtest["metrics"] is not None and len(backtest["resultSha256"]) == 64
+    assert client.get(f"/api/v1/clones/{clone_id}/backtests/{backtest['backtestId']}", headers=owner).json() == backtest
+    too_long = client.post(f"/api/v1/clones/{clone_id}/backtests", headers=owner,
+                           json={"start": "2026-11-01", "end": "2026-11-18"})
+    assert problem(too_long, 422)["field"] == "body.end"
+    accounts = client.get(f"/api/v1/clones/{clone_id}/accounts", headers=owner).json()["items"]
+    live = next(a for a in accounts if a["context"] == "live")
+    curve = client.get(f"/api/v1/clones/{clone_id}/accounts/{live['accountId']}/equity", headers=owner).json()
+    assert "items" in curve
+    costs = client.get(f"/api/v1/clones/{clone_id}/costs", headers=owner).json()["items"]
+    assert costs and costs[0]["engine"] == "rules" and costs[0]["runs"] >= len(TRADING_COINS)
+    categories = client.get("/api/v1/categories").json()["items"]
+    assert any(c["category"] == "Crypto" and c["assets"] >= 1 for c in categories)
+
+    basic = client.get("/api/v1/clones", headers=owner).json()["items"][1]
+    retired = client.post(f"/api/v1/clones/{basic['cloneId']}/retire", headers=owner)
+    assert retired.json()["status"] == "retired" and retired.json()["lifecycle"] == "retired"
+    assert problem(client.post(f"/api/v1/clones/{basic['cloneId']}/retire", headers=owner), 409)
+    assert [r["cloneId"] for r in client.get("/api/v1/hall-of-fame").json()["items"]] == [basic["cloneId"]]
+
+
+def test_standings_while_running_then_results_and_receipt(api):
+    """The arena's clock is a worker's (Dagster); here the core advances it, the API reads each stage."""
+    from clash_pipeline.archive.archive import Archive
+    from clash_pipeline.archive.outbox import Outbox
+    from clash_pipeline.archive.store import LocalStore
+    from clash_pipeline.arena.races import Arena
+
+    client, race, clone_id = api["client"], api["state"]["race"], api["state"]["clone"]
+    home = api["home"]
+    conn = open_memory(home / "market_memory.sqlite")
+    arena = Arena(conn, Outbox(home / "outbox", conn, Archive(LocalStore(home / "archive"))), ArenaConfig(slots=4))
+    assert arena.start(race) == [clone_id]
+    running = client.get(f"/api/v1/arena/races/{race}/standings").json()
+    assert running["status"] == "running" and running["items"][0]["rank"] == 1
+    assert running["items"][0]["returnPct"] == 0.0 and running["items"][0]["tickets"] == 1
+    arena.end(race)
+    arena.settle(race, NOW_MS)
+    conn.close()
+    detail = client.get(f"/api/v1/arena/races/{race}").json()
+    assert detail["status"] == "settled" and detail["standings"][0]["rank"] == 1
+    receipt = client.get(f"/api/v1/arena/races/{race}/settlement").json()
+    assert receipt == detail["settlement"] and receipt["sales_wei"] == str(10**16)
+
+
 def test_no_public_route_returns_a_strategy_and_no_log_line_a_secret(api):
     client, clone_id, race = api["client"], api["state"]["clone"], api["state"]["race"]
     document = client.get("/openapi.json").json()
@@ -329,10 +390,7 @@ def test_no_public_route_returns_a_strategy_and_no_log_line_a_secret(api):
     for path in public:
         url = path.replace("{clone_id}", str(clone_id)).replace("{race_id}", race)
         response = client.get(url)
-        if path.endswith("/settlement"):
-            assert response.status_code == 404  # not settled yet
-        else:
-            assert response.status_code == 200, (url, response.text)
+        assert response.status_code == 200, (url, response.text)
         assert MARKER not in response.text.lower(), url
         scanned += 1
     assert scanned == len(public)

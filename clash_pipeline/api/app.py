@@ -10,7 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from clash_pipeline.api import problems
 from clash_pipeline.api.deps import ApiContext
-from clash_pipeline.api.middleware import GuardMiddleware
+from clash_pipeline.api.middleware import GuardMiddleware, TokenBucket
 from clash_pipeline.api.routers import arena, auth, clones, market, operator, results
 from clash_pipeline.api.settings import ApiSettings, load_api_settings
 from clash_pipeline.memory.db import open_memory
@@ -36,6 +36,6 @@ def create_app(settings: Settings | None = None, api: ApiSettings | None = None,
                            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
                            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-None-Match"],
                            expose_headers=["ETag", "Retry-After", "Idempotent-Replayed"])
-    app.add_middleware(GuardMiddleware, max_body_bytes=api.max_body_bytes, rate_per_minute=api.rate_per_minute,
-                       burst=api.rate_burst)
+    app.state.limiter = TokenBucket(api.rate_per_minute / 60.0, api.rate_burst)
+    app.add_middleware(GuardMiddleware, max_body_bytes=api.max_body_bytes, limiter=app.state.limiter)
     return app

@@ -52,9 +52,8 @@ async def _send_problem(send, status: int, detail: str, headers: list[tuple[byte
 
 
 class GuardMiddleware:
-    def __init__(self, app, max_body_bytes: int, rate_per_minute: int, burst: int) -> None:
-        self.app, self.max_body = app, max_body_bytes
-        self.limiter = TokenBucket(rate_per_minute / 60.0, burst)
+    def __init__(self, app, max_body_bytes: int, limiter: TokenBucket) -> None:
+        self.app, self.max_body, self.limiter = app, max_body_bytes, limiter
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
