@@ -43,7 +43,8 @@ class ApiContext:
         return self.local.outbox
 
 
-def context(request: Request) -> ApiContext:
+async def context(request: Request) -> ApiContext:
+    """Async so that it does not take a worker thread (the routes' own work runs in the thread pool)."""
     return request.app.state.ctx
 
 
