@@ -164,6 +164,15 @@ def test_sign_in_refresh_and_the_refusals(api):
     assert client.post("/api/v1/auth/session/refresh", json={"refreshToken": new["refreshToken"]}).status_code == 401
     assert client.get("/api/v1/auth/me", headers=bearer(new)).status_code == 401
 
+    short = sign_in(client, OWNER)
+    api["clock"][0] += 901_000  # past the access token's 15 minutes
+    try:
+        assert "expired" in problem(client.get("/api/v1/auth/me", headers=bearer(short)), 401)["detail"]
+    finally:
+        api["clock"][0] = NOW_MS
+    assert client.post("/api/v1/auth/session/logout", headers=bearer(short)).status_code == 204
+    assert client.get("/api/v1/auth/me", headers=bearer(short)).status_code == 401
+
     api["state"]["owner"] = bearer(sign_in(client, OWNER))
     api["state"]["other"] = bearer(sign_in(client, OTHER))
 
@@ -329,6 +338,8 @@ def test_profile_backtest_results_and_retire(api):
                                 json={"creatorAddress": "0x123"}), 422)["field"] == "body.creatorAddress"
     assert problem(client.patch(f"/api/v1/clones/{clone_id}/profile", headers=owner,
                                 json={"description": "x" * 281}), 422)["field"] == "body.description"
+    taken = client.patch(f"/api/v1/clones/{clone_id}/profile", headers=owner, json={"name": "Basic one"})
+    assert problem(taken, 409)["field"] == "body.name"
     public = client.get(f"/api/v1/profiles/{clone_id}").json()
     assert public["description"] == "trend follower" and public["career"]["races"] == 0
 

@@ -30,7 +30,7 @@ def create_app(settings: Settings | None = None, api: ApiSettings | None = None,
     app.state.ctx = ApiContext(settings, api, clock)
     problems.install(app)
     for router in (auth.router, clones.router, market.router, results.router, arena.router, operator.router):
-        app.include_router(router)
+        app.include_router(router, responses=problems.PROBLEM_RESPONSES)
     if api.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(api.cors_origins), allow_credentials=False,
                            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],

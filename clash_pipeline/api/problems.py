@@ -9,6 +9,7 @@ from http import HTTPStatus
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from clash_pipeline.api.sessions import SignInRefused
@@ -17,6 +18,24 @@ from clash_pipeline.strategy.graph import GraphInvalid
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("clash_pipeline.api")
+
+
+class ProblemDetails(BaseModel):
+    """RFC 9457 problem details, with the failing field's path."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    field: str | None = None
+
+
+PROBLEM_RESPONSES = {code: {"content": {PROBLEM_JSON: {"schema": ProblemDetails.model_json_schema()}},
+                            "description": what}
+                     for code, what in ((401, "not signed in, or the session is over"), (403, "not yours"),
+                                        (404, "not found"), (409, "conflicts with the current state"),
+                                        (422, "invalid input: `field` names it"), (429, "rate limited"))}
 
 
 class Problem(Exception):

@@ -167,8 +167,8 @@ def races(ctx: Ctx, cursor: str | None = None, limit: Limit = 20) -> dict:
 
 @router.get("/arena/races/accumulating", summary="The race accumulating tickets now (public)")
 def accumulating(ctx: Ctx) -> dict:
-    return {**_race(ctx, _arena(ctx).accumulating(ctx.clock())), "standings": _standings(ctx, _arena(ctx)
-                                                                                        .accumulating(ctx.clock()))}
+    race_id = _arena(ctx).accumulating(ctx.clock())
+    return {**_race(ctx, race_id), "standings": _standings(ctx, race_id)}
 
 
 def _standings(ctx: ApiContext, race: str) -> list[dict]:

@@ -238,8 +238,7 @@ def profile(clone_id: int, body: ProfileIn, user: User, ctx: Ctx) -> dict:
         ownership.update_profile(ctx.conn(), clone_id, name=body.name, bio=body.description,
                                  avatar_url=body.avatarUrl,
                                  creator=_creator(body.creatorAddress, "body.creatorAddress"))
-    except ValueError as error:
-        field = str(error).split(":", 1)[0]
-        raise Problem(422 if field != "name" or "exists" not in str(error) else 409, str(error),
-                      f"body.{ {'bio': 'description'}.get(field, field) }") from None
+    except ValueError as error:  # the core names the field first: "name: ..." or "bio: ..."
+        field = {"bio": "description"}.get(str(error).split(":", 1)[0], "name")
+        raise Problem(409 if "exists" in str(error) else 422, str(error), f"body.{field}") from None
     return views.owner_view(ctx.conn(), clone_id)
