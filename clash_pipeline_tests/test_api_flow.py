@@ -318,6 +318,7 @@ def test_operator_health_and_kill_switches(api):
     assert health.status_code == 200
     sources = {s["source"]: s for s in health.json()["sources"]}
     assert sources["hyperliquid"]["lastSuccessfulPullAt"] and health.json()["decisions"]["lastTickAt"]
+    assert isinstance(health.json()["decisions"]["dueNow"], int) and health.json()["archiveOutbox"]["pending"] >= 1
     switch = client.put(f"/api/v1/internal/kill-switches/clones/{clone_id}", headers=operator,
                         json={"engaged": True, "reason": "test"})
     assert switch.json() == {**switch.json(), "scope": f"clone:{clone_id}", "engaged": True}

@@ -9,6 +9,7 @@ from clash_pipeline.api import views
 from clash_pipeline.api.deps import Ctx, Operator
 from clash_pipeline.api.problems import Problem
 from clash_pipeline.api.siwe import iso_ms
+from clash_pipeline.decisions.runtime import DecisionRuntime
 from clash_pipeline.memory.db import transaction
 from clash_pipeline.memory.status import memory_status
 
@@ -67,6 +68,10 @@ def workers(user: Operator, ctx: Ctx) -> dict:
     (pending, oldest) = conn.execute("SELECT COUNT(*), MIN(created_ms) FROM archive_objects WHERE status = "
                                      "'archive_pending'").fetchone()
     engaged = [s for s in _switches(ctx) if s["engaged"]]
+    try:  # the queue depth: (clone, asset) decisions due now and not yet taken (read only)
+        due = len(DecisionRuntime(conn, ctx.outbox(), clock=ctx.clock).due())
+    except Exception as error:  # a clone whose graph no longer compiles must not hide the rest of the health
+        due = f"unknown: {type(error).__name__}"
     return {
         "now": iso_ms(now),
         "sources": [{"source": source, "lastSuccessfulPullAt": views.iso(newest.get(source)),
@@ -74,7 +79,7 @@ def workers(user: Operator, ctx: Ctx) -> dict:
                     for source in SOURCE_PREFIXES.values()],
         "tables": [{"table": s.table, "rows": s.rows, "lastAt": views.iso(s.last_ms)} for s in tables],
         "decisions": {"lastTickAt": views.iso(last_tick[0]), "lastFinishedAt": views.iso(last_tick[1]),
-                      "runningRuns": running},
+                      "runningRuns": running, "dueNow": due},
         "archiveOutbox": {"pending": pending, "oldestPendingAt": views.iso(oldest)},
         "killSwitches": engaged,
     }
