@@ -56,7 +56,8 @@ CREATE TABLE clone_drafts (
     updated_ms        INTEGER NOT NULL
 );
 
--- Payment events (audition fees, ticket purchases) and the answer given, once per (payer, idempotency key).
+-- Payment requests (audition fees, ticket purchases) and the answer given, once per (payer, idempotency key);
+-- the payment itself is recorded once per payment reference by the core (audition_fees, tickets).
 CREATE TABLE api_payments (
     payment_id        INTEGER PRIMARY KEY AUTOINCREMENT,
     payer             TEXT NOT NULL,
@@ -68,6 +69,5 @@ CREATE TABLE api_payments (
     amount_wei        TEXT NOT NULL,
     response_json     TEXT NOT NULL,
     created_ms        INTEGER NOT NULL,
-    UNIQUE (payer, idempotency_key),
-    UNIQUE (kind, payment_ref)
+    UNIQUE (payer, idempotency_key)
 );

@@ -13,10 +13,15 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from clash_pipeline.api.sessions import SignInRefused
+from clash_pipeline.arena.addresses import InvalidAddress
+from clash_pipeline.arena.audition import AuditionError
 from clash_pipeline.arena.lifecycle import IllegalTransition
+from clash_pipeline.arena.payments import PaymentConflict
 from clash_pipeline.strategy.graph import GraphInvalid
+from clash_pipeline.strategy.identity import IdentityInvalid
 
 PROBLEM_JSON = "application/problem+json"
+IDENTITY_FIELDS = {"bio": "description", "avatar_url": "avatarUrl"}  # core field -> API body field
 log = logging.getLogger("clash_pipeline.api")
 
 
@@ -86,6 +91,24 @@ def install(app: FastAPI) -> None:
         first = error.problems[0]
         return problem_response(request, 422, f"{len(problems)} problem(s) in the graph; first: {first}",
                                 f"graph.blocks[{first.block_id}].{first.field}", problems=problems)
+
+    @app.exception_handler(IdentityInvalid)
+    async def on_identity(request: Request, error: IdentityInvalid) -> JSONResponse:
+        conflict = "exists" in str(error) or "looks like" in str(error)
+        return problem_response(request, 409 if conflict else 422, str(error),
+                                "body." + IDENTITY_FIELDS.get(error.field, error.field))
+
+    @app.exception_handler(PaymentConflict)
+    async def on_payment(request: Request, error: PaymentConflict) -> JSONResponse:
+        return problem_response(request, 409, str(error), "body.paymentRef")
+
+    @app.exception_handler(InvalidAddress)
+    async def on_address(request: Request, error: InvalidAddress) -> JSONResponse:
+        return problem_response(request, 422, str(error), "body.creatorAddress")
+
+    @app.exception_handler(AuditionError)
+    async def on_audition(request: Request, error: AuditionError) -> JSONResponse:
+        return problem_response(request, 422, str(error), "body.start")
 
     @app.exception_handler(IllegalTransition)
     async def on_transition(request: Request, error: IllegalTransition) -> JSONResponse:

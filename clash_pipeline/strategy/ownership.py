@@ -1,5 +1,5 @@
-"""Who owns a clone (the address that created it), its public profile and creator payout address, and the owner's
-working draft of its graph. Reads of a clone's strategy go through the owner check of the shell that serves them;
+"""Who owns a clone (the address that created it), changes to its public profile, and the owner's working draft
+of its graph. Reads of a clone's strategy go through the owner check of the shell that serves them;
 nothing here returns a graph to anyone but the caller who asks by clone id."""
 
 from __future__ import annotations
@@ -8,10 +8,9 @@ import json
 import sqlite3
 
 from clash_pipeline.memory.db import transaction
+from clash_pipeline.strategy import identity
 from clash_pipeline.strategy.graph import StrategyGraph, TradingCloneBlock
 from clash_pipeline.timeutil import now_ms
-
-NAME_MAX, BIO_MAX = 32, 280
 
 
 def set_owner(conn: sqlite3.Connection, clone_id: int, address: str, ts_ms: int | None = None) -> None:
@@ -36,24 +35,18 @@ def clones_of(conn: sqlite3.Connection, address: str, after: int = 0, limit: int
 
 
 def update_profile(conn: sqlite3.Connection, clone_id: int, *, name: str | None = None,
-                   bio: str | None = None, avatar_url: str | None = None, creator: str | None = None) -> None:
-    """Change the public identity: name (1..32 characters, unique among active clones), bio (at most 280), avatar,
-    creator payout address (already normalized by the caller). ValueError names the field."""
-    if name is not None:
-        name = name.strip()
-        if not 1 <= len(name) <= NAME_MAX:
-            raise ValueError(f"name: must be 1 to {NAME_MAX} characters")
-        if conn.execute("SELECT 1 FROM clones WHERE name = ? AND clone_id != ? AND status = 'active'",
-                        (name, clone_id)).fetchone():
-            raise ValueError(f"name: an active clone named {name!r} exists")
-    if bio is not None and len(bio) > BIO_MAX:
-        raise ValueError(f"bio: at most {BIO_MAX} characters")
-    changes = {k: v for k, v in (("name", name), ("bio", bio), ("avatar_url", avatar_url), ("creator", creator))
-               if v is not None}
-    if changes:
-        with transaction(conn):
-            conn.execute(f"UPDATE clones SET {', '.join(f'{k} = ?' for k in changes)} WHERE clone_id = ?",
-                         (*changes.values(), clone_id))
+                   bio: str | None = None, avatar_url: str | None = None) -> None:
+    """Change the public identity; the same rules as at creation (`identity`: IdentityInvalid names the field),
+    a look-alike of another clone's name refused. A field given as None keeps its value."""
+    row = conn.execute("SELECT name, avatar_url, bio FROM clones WHERE clone_id = ?", (clone_id,)).fetchone()
+    if row is None:
+        raise KeyError(f"no clone {clone_id}")
+    public = identity.normalize(row[0] if name is None else name, row[1] if avatar_url is None else avatar_url,
+                                row[2] if bio is None else bio)
+    with transaction(conn):
+        identity.refuse_lookalike(conn, public, clone_id)
+        conn.execute("UPDATE clones SET name = ?, avatar_url = ?, bio = ?, name_skeleton = ?, name_fold_skeleton = ? "
+                     "WHERE clone_id = ?", (public.name, public.avatar_url, public.bio, *public.skeletons, clone_id))
 
 
 def save_draft(conn: sqlite3.Connection, clone_id: int, draft: dict, ts_ms: int | None = None) -> None:

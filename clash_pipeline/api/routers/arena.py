@@ -16,13 +16,15 @@ from clash_pipeline.api.deps import ApiContext, Ctx, User, owned
 from clash_pipeline.api.problems import Problem
 from clash_pipeline.api.siwe import iso_ms
 from clash_pipeline.arena import lifecycle
-from clash_pipeline.arena.audition import run_audition
+from clash_pipeline.arena.audition import check_window, pay_fee, run_audition
 from clash_pipeline.arena.careers import career, hall_of_fame, leaderboard, race_results
 from clash_pipeline.arena.races import Arena
+from clash_pipeline.arena.payments import PaymentConflict, payment_ref
 from clash_pipeline.arena.settlement import TICKET_WEI
 from clash_pipeline.memory.db import transaction
 from clash_pipeline.paper.metrics import account_metrics
 from clash_pipeline.strategy import store
+from clash_pipeline.timeutil import HOUR_MS, day_start_ms
 
 router = APIRouter(prefix="/api/v1", tags=["arena"])
 IdempotencyKey = Annotated[str, Header(min_length=8, max_length=128, alias="Idempotency-Key",
@@ -67,9 +69,20 @@ def _request_hash(*parts: object) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _ref_taken(ctx: ApiContext, kind: str, ref: str) -> None:
-    if ctx.conn().execute("SELECT 1 FROM api_payments WHERE kind = ? AND payment_ref = ?", (kind, ref)).fetchone():
-        raise Problem(409, f"payment {ref!r} is already recorded (under another Idempotency-Key)", "body.paymentRef")
+def _ref(value: str) -> str:
+    try:
+        return payment_ref(value, "paymentRef")
+    except ValueError as error:
+        raise Problem(422, str(error), "body.paymentRef") from None
+
+
+def _record(ctx: ApiContext, payer: str, key: str, kind: str, request_hash: str, clone_id: int, ref: str,
+            amount_wei: int, answer: dict) -> None:
+    with transaction(ctx.conn()):
+        ctx.conn().execute(
+            "INSERT INTO api_payments (payer, idempotency_key, kind, request_sha256, clone_id, payment_ref, amount_wei, "
+            "response_json, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (payer, key, kind, request_hash, clone_id, ref, str(amount_wei), json.dumps(answer), ctx.clock()))
 
 
 @router.get("/audition/fees", summary="The audition fee by control mode, in wei (public)")
@@ -86,20 +99,15 @@ def pay_audition_fee(clone_id: int, body: FeePaymentIn, user: User, ctx: Ctx, re
     request_hash = _request_hash("audition_fee", clone_id, body.model_dump())
     if (previous := _replayed(ctx, user.address, idempotency_key, request_hash, response)) is not None:
         return previous
-    _ref_taken(ctx, "audition_fee", body.paymentRef)
+    ref = _ref(body.paymentRef)
     fee = ctx.api.audition_fees_wei[store.get_clone(conn, clone_id).control_mode]
     if int(body.amountWei) != fee:
         raise Problem(422, f"the audition fee is {fee} wei", "body.amountWei", quotedWei=str(fee))
     now = ctx.clock()
-    with transaction(conn):
-        state = lifecycle.transition(conn, clone_id, "audition_fee_paid", f"audition fee paid ({body.paymentRef})",
-                                     now, in_transaction=True)
-        answer = {"cloneId": clone_id, "paymentRef": body.paymentRef, "amountWei": str(fee), "lifecycle": state,
-                  "paidAt": iso_ms(now)}
-        conn.execute("INSERT INTO api_payments (payer, idempotency_key, kind, request_sha256, clone_id, payment_ref, "
-                     "amount_wei, response_json, created_ms) VALUES (?, ?, 'audition_fee', ?, ?, ?, ?, ?, ?)",
-                     (user.address, idempotency_key, request_hash, clone_id, body.paymentRef, str(fee),
-                      json.dumps(answer), now))
+    pay_fee(conn, clone_id, ref, now)  # once per payment reference; a reference that paid for something else: 409
+    answer = {"cloneId": clone_id, "paymentRef": ref, "amountWei": str(fee),
+              "lifecycle": lifecycle.state(conn, clone_id), "paidAt": iso_ms(now)}
+    _record(ctx, user.address, idempotency_key, "audition_fee", request_hash, clone_id, ref, fee, answer)
     return answer
 
 
@@ -107,8 +115,9 @@ def pay_audition_fee(clone_id: int, body: FeePaymentIn, user: User, ctx: Ctx, re
              summary="Start the audition of a clone whose fee is paid (runs over stored history)")
 def start_audition(clone_id: int, user: User, ctx: Ctx, body: AuditionIn = AuditionIn()) -> dict:
     owned(ctx, user, clone_id)
-    criteria = ctx.api.audition
-    start = views.as_of(body.start, ctx.clock() - criteria.hours * 3_600_000, "body.start")
+    criteria, now = ctx.api.audition, ctx.clock()
+    start = views.as_of(body.start, now - now % HOUR_MS - criteria.hours * HOUR_MS, "body.start")
+    check_window(start, criteria.hours, day_start_ms(ctx.settings.history_start), now)
     return run_audition(ctx.conn(), ctx.outbox(), clone_id, start, criteria, ctx.api.arena.slots)
 
 
@@ -227,20 +236,18 @@ def buy_ticket(body: TicketIn, user: User, ctx: Ctx, response: Response, idempot
     request_hash = _request_hash("ticket", race_id, body.cloneId, body.paymentRef)
     if (previous := _replayed(ctx, user.address, idempotency_key, request_hash, response)) is not None:
         return previous
-    _ref_taken(ctx, "ticket", body.paymentRef)
+    ref = _ref(body.paymentRef)
     if not conn.execute("SELECT 1 FROM clones WHERE clone_id = ?", (body.cloneId,)).fetchone():
         raise Problem(404, f"no clone {body.cloneId}", "body.cloneId")
     try:
-        ticket_id = arena.buy_ticket(race_id, body.cloneId, user.address, f"api:{body.paymentRef}", now)
+        ticket_id = arena.buy_ticket(race_id, body.cloneId, user.address, ref, now)
+    except PaymentConflict:
+        raise
     except ValueError as error:
         raise Problem(409, str(error), "body.raceId" if "race" in str(error) else "body.cloneId") from None
     answer = {"ticketId": ticket_id, "raceId": race_id, "cloneId": body.cloneId, "holder": user.address,
-              "amountWei": str(TICKET_WEI), "paymentRef": body.paymentRef, "boughtAt": iso_ms(now)}
-    with transaction(conn):
-        conn.execute("INSERT INTO api_payments (payer, idempotency_key, kind, request_sha256, clone_id, payment_ref, "
-                     "amount_wei, response_json, created_ms) VALUES (?, ?, 'ticket', ?, ?, ?, ?, ?, ?) "
-                     "ON CONFLICT DO NOTHING", (user.address, idempotency_key, request_hash, body.cloneId,
-                                                body.paymentRef, str(TICKET_WEI), json.dumps(answer), now))
+              "amountWei": str(TICKET_WEI), "paymentRef": ref, "boughtAt": iso_ms(now)}
+    _record(ctx, user.address, idempotency_key, "ticket", request_hash, body.cloneId, ref, TICKET_WEI, answer)
     return answer
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from eth_utils import is_address, to_checksum_address
 from fastapi import APIRouter, Body, Header, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -13,7 +12,10 @@ from clash_pipeline.api import pagination, views
 from clash_pipeline.api.deps import Ctx, User, owned
 from clash_pipeline.api.problems import Problem
 from clash_pipeline.api.siwe import iso_ms
+from clash_pipeline.arena.addresses import checksum_address
+from clash_pipeline.arena.audition import promote
 from clash_pipeline.arena.careers import retire
+from clash_pipeline.arena.payouts import set_payout_address
 from clash_pipeline.strategy import modes, ownership, store
 from clash_pipeline.strategy.graph import GraphInvalid
 from clash_pipeline.strategy.packet import build_packet
@@ -21,6 +23,7 @@ from clash_pipeline.strategy.packet import build_packet
 router = APIRouter(prefix="/api/v1", tags=["clones"])
 Engine = Literal["hold", "rules", "openai"]
 Risk = Literal["low", "medium", "high"]
+TEXT_BOUND = 2_000  # bounds the input; the identity rules (32-character names, 280-character bios) are the core's
 
 
 class BasicIn(BaseModel):
@@ -43,17 +46,17 @@ class CustomIn(BaseModel):
 
 class ProfileIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str | None = Field(None, min_length=1, max_length=ownership.NAME_MAX)
-    description: str | None = Field(None, max_length=ownership.BIO_MAX)
+    name: str | None = Field(None, max_length=TEXT_BOUND)
+    description: str | None = Field(None, max_length=TEXT_BOUND)
     avatarUrl: str | None = Field(None, max_length=2048)
     creatorAddress: str | None = Field(None, max_length=42)
 
 
 class CreateIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=ownership.NAME_MAX)
+    name: str = Field(max_length=TEXT_BOUND)
     mode: Literal["basic", "custom", "power"]
-    description: str | None = Field(None, max_length=ownership.BIO_MAX)
+    description: str | None = Field(None, max_length=TEXT_BOUND)
     avatarUrl: str | None = Field(None, max_length=2048)
     creatorAddress: str | None = Field(None, max_length=42)
     basic: BasicIn | None = None
@@ -67,14 +70,6 @@ class PreviewIn(BaseModel):
     version: int | None = Field(None, ge=1)
     asOf: str | None = None
     maxAssets: int = Field(20, ge=1, le=200)
-
-
-def _creator(address: str | None, field: str) -> str | None:
-    if address is None:
-        return None
-    if not is_address(address):
-        raise Problem(422, "not an Ethereum address", field)
-    return to_checksum_address(address)
 
 
 def _graph_of(body: CreateIn):
@@ -97,13 +92,11 @@ def _graph_of(body: CreateIn):
 @router.post("/clones", status_code=201, summary="Create a clone in Basic, Custom or Power mode")
 def create(body: CreateIn, user: User, ctx: Ctx) -> dict:
     conn = ctx.conn()
-    creator = _creator(body.creatorAddress, "body.creatorAddress")
-    if conn.execute("SELECT 1 FROM clones WHERE name = ?", (body.name.strip(),)).fetchone():
-        raise Problem(409, f"a clone named {body.name.strip()!r} exists", "body.name")
-    clone = store.create_clone(conn, body.name.strip(), _graph_of(body), body.mode, body.avatarUrl, body.description)
+    creator = checksum_address(body.creatorAddress or user.address, "payout address")  # checked before any write
+    clone = store.create_clone(conn, body.name, _graph_of(body), body.mode, body.avatarUrl, body.description)
     clone_id = clone.identity.clone_id
     ownership.set_owner(conn, clone_id, user.address, ctx.clock())
-    ownership.update_profile(conn, clone_id, creator=creator or user.address)
+    set_payout_address(conn, clone_id, creator)
     return views.owner_view(conn, clone_id)
 
 
@@ -233,12 +226,11 @@ def retire_clone(clone_id: int, user: User, ctx: Ctx) -> dict:
 
 @router.patch("/clones/{clone_id}/profile", summary="Set the public profile and the creator payout address")
 def profile(clone_id: int, body: ProfileIn, user: User, ctx: Ctx) -> dict:
+    conn = ctx.conn()
     owned(ctx, user, clone_id)
-    try:
-        ownership.update_profile(ctx.conn(), clone_id, name=body.name, bio=body.description,
-                                 avatar_url=body.avatarUrl,
-                                 creator=_creator(body.creatorAddress, "body.creatorAddress"))
-    except ValueError as error:  # the core names the field first: "name: ..." or "bio: ..."
-        field = {"bio": "description"}.get(str(error).split(":", 1)[0], "name")
-        raise Problem(409 if "exists" in str(error) else 422, str(error), f"body.{field}") from None
-    return views.owner_view(ctx.conn(), clone_id)
+    creator = None if body.creatorAddress is None else checksum_address(body.creatorAddress, "payout address")
+    ownership.update_profile(conn, clone_id, name=body.name, bio=body.description, avatar_url=body.avatarUrl)
+    if creator:
+        set_payout_address(conn, clone_id, creator)
+        promote(conn, ctx.clock(), ctx.api.arena.slots)  # a passed clone waiting for a payout address may enter
+    return views.owner_view(conn, clone_id)

@@ -15,7 +15,7 @@ from clash_pipeline.strategy import store
 from clash_pipeline.strategy.graph import GraphInvalid
 from clash_pipeline.strategy.modes import custom_graph
 from clash_pipeline.strategy.packet import build_packet
-from clash_pipeline.universe.category_counts import category_catalog
+from clash_pipeline.universe.counts import category_counts
 
 router = APIRouter(prefix="/api/v1", tags=["market"])
 LATEST_PRESETS = {"hyperliquid": "full", "polymarket": "prediction_markets", "defillama": "macro"}  # as the CLI
@@ -23,7 +23,7 @@ LATEST_PRESETS = {"hyperliquid": "full", "polymarket": "prediction_markets", "de
 
 @router.get("/categories", summary="The category catalog with asset counts (public)")
 def categories(ctx: Ctx) -> dict:
-    return {"items": category_catalog(ctx.conn())}
+    return category_counts(ctx.conn())
 
 
 @router.get("/assets", summary="The asset universe with categories (signed in)")
