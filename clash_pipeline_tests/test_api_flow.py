@@ -382,7 +382,9 @@ def test_standings_while_running_then_results_and_receipt(api):
     from clash_pipeline.archive.archive import Archive
     from clash_pipeline.archive.outbox import Outbox
     from clash_pipeline.archive.store import LocalStore
+    from clash_pipeline.arena import lifecycle
     from clash_pipeline.arena.races import Arena
+    from clash_pipeline.strategy import store
 
     client, race, clone_id = api["client"], api["state"]["race"], api["state"]["clone"]
     home = api["home"]
@@ -394,7 +396,13 @@ def test_standings_while_running_then_results_and_receipt(api):
     assert running["items"][0]["returnPct"] == 0.0 and running["items"][0]["tickets"] == 1
     arena.end(race)
     arena.settle(race, NOW_MS)
+    waiting = store.create_clone(conn, "Waiting", modes.basic_graph(), "basic").identity.clone_id  # no payout address
+    for state in ("audition_fee_paid", "auditioning", "passed", "queued"):
+        lifecycle.transition(conn, waiting, state, "test", NOW_MS)
+    conn.execute("INSERT INTO promotion_queue VALUES (?, ?)", (waiting, NOW_MS))
     conn.close()
+    queued = client.get("/api/v1/arena/queue").json()["items"]
+    assert [(q["position"], q["cloneId"]) for q in queued] == [(1, waiting)] and "payout" in queued[0]["waitingFor"]
     detail = client.get(f"/api/v1/arena/races/{race}").json()
     assert detail["status"] == "settled" and detail["standings"][0]["rank"] == 1
     receipt = client.get(f"/api/v1/arena/races/{race}/settlement").json()

@@ -16,6 +16,7 @@ from clash_pipeline.api.deps import ApiContext, Ctx, User, owned
 from clash_pipeline.api.problems import Problem
 from clash_pipeline.api.siwe import iso_ms
 from clash_pipeline.arena import lifecycle
+from clash_pipeline.arena import audition
 from clash_pipeline.arena.audition import check_window, pay_fee, run_audition
 from clash_pipeline.arena.careers import career, hall_of_fame, leaderboard, race_results
 from clash_pipeline.arena.races import Arena
@@ -152,8 +153,9 @@ def _public_clones(ctx: ApiContext, ids: list[int]) -> list[dict]:
 
 @router.get("/arena/queue", summary="The promotion queue: first passed, first promoted (public)")
 def queue(ctx: Ctx) -> dict:
-    ids = [c for (c,) in ctx.conn().execute("SELECT clone_id FROM promotion_queue ORDER BY passed_ms, clone_id")]
-    return {"items": [{"position": i + 1, **clone} for i, clone in enumerate(_public_clones(ctx, ids))]}
+    return {"items": [{"position": i + 1, **views.public_identity(ctx.conn(), q["clone_id"]),
+                       "passedAt": iso_ms(q["passed_ms"]), "waitingFor": q["waiting_for"]}
+                      for i, q in enumerate(audition.queue(ctx.conn()))]}
 
 
 def _race(ctx: ApiContext, race: str) -> dict:
