@@ -31,11 +31,12 @@ def create_app(settings: Settings | None = None, api: ApiSettings | None = None,
     problems.install(app)
     for router in (auth.router, clones.router, market.router, results.router, arena.router, operator.router):
         app.include_router(router, responses=problems.PROBLEM_RESPONSES)
+    app.state.limiter = TokenBucket(api.rate_per_minute / 60.0, api.rate_burst)
+    app.add_middleware(GuardMiddleware, max_body_bytes=api.max_body_bytes, limiter=app.state.limiter)
+    # added last, so outermost: 429 and 413 answers carry CORS headers too (a browser can read Retry-After)
     if api.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(api.cors_origins), allow_credentials=False,
                            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
                            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-None-Match"],
                            expose_headers=["ETag", "Retry-After", "Idempotent-Replayed"])
-    app.state.limiter = TokenBucket(api.rate_per_minute / 60.0, api.rate_burst)
-    app.add_middleware(GuardMiddleware, max_body_bytes=api.max_body_bytes, limiter=app.state.limiter)
     return app
