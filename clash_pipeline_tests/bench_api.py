@@ -88,7 +88,7 @@ def _arena_with_tickets(folder: Path, clone_ids: list[int], now: int) -> str:
     arena = Arena(conn, Outbox(folder / "outbox", conn, Archive(LocalStore(folder / "archive"))))
     race = arena.accumulating(now)
     for i in range(200):
-        arena.buy_ticket(race, clone_ids[i % len(clone_ids)], f"0x{i:040x}", f"bench-{i}", now)
+        arena.buy_ticket(race, clone_ids[i % len(clone_ids)], f"0x{i + 1:040x}", f"bench-{i}", now)
     conn.close()
     return race
 
