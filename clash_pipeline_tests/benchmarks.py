@@ -11,6 +11,7 @@
 6. Archive puts of 20 KB payloads vs raw boto3 `put_object` to an S3 server on loopback (target: >= 80%).
 7. A 30-day backfill of 1m candles for 10 coins (432,000 rows) from replay, launched through Dagster
    (raw pull -> archive -> parse -> upsert, one run), in seconds (target: < 30 s).
+8. The HTTP API: p50/p99 latency of preview, standings and leaderboard with 50 concurrent clients.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from clash_pipeline.memory.tables import HL_CANDLES
 from clash_pipeline.sources.hyperliquid import normalize
 from clash_pipeline.sources.hyperliquid.client import parse
 from clash_pipeline.timeutil import DAY_MS, now_ms
+from clash_pipeline_tests.bench_api import bench_api
 from clash_pipeline_tests.helpers import replay_client, seed_hyperliquid
 
 COINS = ("BTC", "ETH", "SOL", "HYPE", "XRP", "DOGE", "AVAX", "LINK", "ARB", "SUI")
@@ -444,6 +446,7 @@ def main() -> None:
         bench_paper(folder)
         bench_archive(folder)
         bench_dagster_backfill(folder)
+        bench_api(folder)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""One router per domain: auth, clones, market, results, arena, operator."""
