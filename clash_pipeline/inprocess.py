@@ -77,7 +77,7 @@ class _AssetLineFormatter(logging.Formatter):
         return line if record.levelno < logging.WARNING else f"{record.levelname.lower()}: {line}"
 
 
-def _materialize(settings: Settings, instance: dg.DagsterInstance, assets: Sequence, ops: dict, run_log: RunLog,
+def run_assets(settings: Settings, instance: dg.DagsterInstance, assets: Sequence, ops: dict, run_log: RunLog,
                  tags: dict | None = None) -> dg.ExecuteInProcessResult:
     """dg.materialize with this module's loggers; an interrupt marks the run failed and raises Interrupted."""
     verbose = run_log is RunLog.VERBOSE
@@ -124,7 +124,7 @@ def ingest_history(
     config = {"config": {"coins": list(coins), "intervals": list(intervals)}}
     ops = {"hyperliquid_candles_raw": config, "hyperliquid_funding_history_raw": config} \
         if "hyperliquid" in sources else {}
-    return _materialize(settings, instance, assets, ops, run_log,
+    return run_assets(settings, instance, assets, ops, run_log,
                         tags={"dagster/asset_partition_range_start": first_day,
                               "dagster/asset_partition_range_end": last_day})
 
@@ -138,7 +138,7 @@ def ingest_snapshots(
     assets = [asset for source in sources for asset in SNAPSHOTS[source]]
     ops = {"hyperliquid_snapshot_raw": {"config": {"book_coins": list(book_coins)}}} \
         if "hyperliquid" in sources and book_coins is not None else {}
-    return _materialize(settings, instance, assets, ops, run_log)
+    return run_assets(settings, instance, assets, ops, run_log)
 
 
 def backfill_demanded(settings: Settings, instance: dg.DagsterInstance, first_day: str, last_day: str,
@@ -148,7 +148,7 @@ def backfill_demanded(settings: Settings, instance: dg.DagsterInstance, first_da
     from clash_pipeline.ingest.demand import RUN_WEIGHT_BUDGET
 
     config = {"config": {"series": list(series), "max_weight": RUN_WEIGHT_BUDGET}}
-    return _materialize(settings, instance, hyperliquid_history.history_assets,
+    return run_assets(settings, instance, hyperliquid_history.history_assets,
                         {"hyperliquid_candles_raw": config, "hyperliquid_funding_history_raw": config}, run_log,
                         tags={"dagster/asset_partition_range_start": first_day,
                               "dagster/asset_partition_range_end": last_day})
@@ -159,7 +159,7 @@ def check_coverage(settings: Settings, instance: dg.DagsterInstance,
     """The `market_coverage` report and its `coverage` check, in one run."""
     from clash_pipeline.defs.coverage import coverage_check, market_coverage
 
-    return _materialize(settings, instance, [market_coverage, coverage_check], {}, run_log)
+    return run_assets(settings, instance, [market_coverage, coverage_check], {}, run_log)
 
 
 def compile_clones(settings: Settings, instance: dg.DagsterInstance, keys: Sequence[str],
@@ -168,7 +168,7 @@ def compile_clones(settings: Settings, instance: dg.DagsterInstance, keys: Seque
     from clash_pipeline.defs.clones import clone_read_plans, clones_partitions
 
     instance.add_dynamic_partitions(clones_partitions.name, list(keys))
-    return _materialize(settings, instance, [clone_read_plans], {}, run_log,
+    return run_assets(settings, instance, [clone_read_plans], {}, run_log,
                         tags={"dagster/asset_partition_range_start": keys[0],
                               "dagster/asset_partition_range_end": keys[-1]})
 
@@ -178,4 +178,4 @@ def decision_tick(settings: Settings, instance: dg.DagsterInstance,
     """One decision tick through Dagster (the job the cadence sensor launches)."""
     from clash_pipeline.defs.decisions import decision_tick as tick_asset
 
-    return _materialize(settings, instance, [tick_asset], {}, run_log)
+    return run_assets(settings, instance, [tick_asset], {}, run_log)

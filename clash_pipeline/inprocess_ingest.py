@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import dagster as dg
 
 from clash_pipeline import inprocess
+from clash_pipeline.errors import one_line
 from clash_pipeline.settings import Settings
 
 BOOKS_ASSET = "hyperliquid_liquidity"
@@ -22,26 +23,23 @@ BOOKS_ASSET = "hyperliquid_liquidity"
 
 @dataclass(frozen=True)
 class SourceOutcome:
-    """What ingesting one source did: ok, or the one-line error of the run that failed."""
+    """What ingesting one source did: ok, or the steps that failed with their errors (one line each)."""
 
     source: str
-    ok: bool
-    error: str | None = None
+    failures: tuple[tuple[str, BaseException], ...] = ()  # (step: history | snapshot | books, error)
     retry: dict[str, list] = field(default_factory=dict)  # e.g. {"book_coins": ["ETH"]}: what to ask again
 
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    @property
+    def error(self) -> str | None:
+        return one_line(self.failures[0][1]) if self.failures else None
+
     def as_dict(self) -> dict[str, object]:
-        return {"source": self.source, "ok": self.ok, "error": self.error, "retry": self.retry}
-
-
-def one_line(error: BaseException) -> str:
-    """The user-facing line of a run's error: a Dagster Failure's description, else the innermost cause."""
-    while True:
-        if isinstance(error, dg.Failure) and error.description:
-            return error.description.splitlines()[0]
-        inner = getattr(error, "user_exception", None) or error.__cause__
-        if inner is None or inner is error:
-            return str(error).splitlines()[0] if str(error) else type(error).__name__
-        error = inner
+        return {"source": self.source, "ok": self.ok, "failed_steps": [step for step, _ in self.failures],
+                "errors": [one_line(error) for _, error in self.failures], "retry": self.retry}
 
 
 def ingest_sources(
@@ -49,23 +47,26 @@ def ingest_sources(
     coins: Sequence[str], intervals: Sequence[str], snapshot: bool = True,
     run_log: inprocess.RunLog = inprocess.RunLog.PROGRESS,
 ) -> list[SourceOutcome]:
-    """History for first_day..last_day, then (with `snapshot`) one snapshot, of each source separately."""
+    """History for first_day..last_day, then (with `snapshot`) one snapshot, of each source separately; a failed
+    step never stops the next one or the next source."""
     outcomes = []
     for source in sources:
-        started = time.time()
-        try:
-            history = inprocess.ingest_history(settings, instance, [source], first_day, last_day, coins, intervals,
-                                               run_log)
-            if history is not None and not history.success:
-                raise RuntimeError(f"{source} history run {history.run_id} failed")
-            if snapshot:
-                run = inprocess.ingest_snapshots(settings, instance, [source], coins, run_log)
-                if not run.success:
-                    raise RuntimeError(f"{source} snapshot run {run.run_id} failed")
-        except Exception as error:  # noqa: BLE001 - one source's failure is its outcome, never the others'
-            outcomes.append(SourceOutcome(source, False, one_line(error), _retry(instance, started)))
-        else:
-            outcomes.append(SourceOutcome(source, True))
+        started, failures = time.time(), []
+        steps = [("history", lambda: inprocess.ingest_history(settings, instance, [source], first_day, last_day,
+                                                              coins, intervals, run_log))]
+        if snapshot:
+            steps.append(("snapshot", lambda: inprocess.ingest_snapshots(settings, instance, [source], coins,
+                                                                         run_log)))
+        for step, run in steps:
+            try:
+                result = run()
+                if result is not None and not result.success:
+                    raise RuntimeError(f"{source} {step} run {result.run_id} failed")
+            except inprocess.Interrupted:
+                raise
+            except Exception as error:  # noqa: BLE001 - one source's failure is its outcome, never the others'
+                failures.append((step, error))
+        outcomes.append(SourceOutcome(source, tuple(failures), _retry(instance, started) if failures else {}))
     return outcomes
 
 
@@ -83,17 +84,16 @@ def _retry(instance: dg.DagsterInstance, since: float) -> dict[str, list]:
 
 
 def retry_books(settings: Settings, instance: dg.DagsterInstance, coins: Sequence[str],
-                log_level: str = "INFO") -> SourceOutcome:
+                run_log: inprocess.RunLog = inprocess.RunLog.PROGRESS) -> SourceOutcome:
     """A run that reads and writes only the L2 books of `coins` (the ones a snapshot could not write)."""
     from clash_pipeline.defs.hyperliquid_snapshot import hyperliquid_liquidity, hyperliquid_snapshot_raw
-    from clash_pipeline.defs.resources import default_resources
 
     started = time.time()
     config = {"hyperliquid_snapshot_raw": {"config": {"book_coins": list(coins), "books_only": True}}}
     try:
-        dg.materialize([hyperliquid_snapshot_raw, hyperliquid_liquidity], instance=instance,
-                       resources=default_resources(settings),
-                       run_config={"loggers": {"console": {"config": {"log_level": log_level}}}, "ops": config})
+        inprocess.run_assets(settings, instance, [hyperliquid_snapshot_raw, hyperliquid_liquidity], config, run_log)
+    except inprocess.Interrupted:
+        raise
     except Exception as error:  # noqa: BLE001 - reported as the outcome
-        return SourceOutcome("hyperliquid", False, one_line(error), _retry(instance, started))
-    return SourceOutcome("hyperliquid", True)
+        return SourceOutcome("hyperliquid", (("books", error),), _retry(instance, started))
+    return SourceOutcome("hyperliquid")

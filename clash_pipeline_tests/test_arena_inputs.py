@@ -299,8 +299,7 @@ def test_a_stranded_audition_can_be_abandoned_and_its_fee_stands(trading_home, m
         run_audition(conn, outbox, 1, T0, LENIENT)
     monkeypatch.undo()
     monkeypatch.setenv("CLASH_HOME", str(trading_home))
-    with pytest.raises(SystemExit):
-        main(["audition", "abandon", "1", "--reason", "\x1b[2Jgone"])
+    assert main(["audition", "abandon", "1", "--reason", "\x1b[2Jgone"]) == 2  # a usage error, one line
     assert "control character" in capsys.readouterr().err and lifecycle.state(conn, 1) == "auditioning"
     assert main(["audition", "abandon", "1", "--reason", "worker killed", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)

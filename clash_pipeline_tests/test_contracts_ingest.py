@@ -400,6 +400,7 @@ def test_a_snapshot_run_writes_the_valid_books_and_fails_naming_the_coin(dagster
 
     from clash_pipeline.defs.hyperliquid_snapshot import hyperliquid_liquidity, hyperliquid_snapshot_raw
     from clash_pipeline.defs.resources import default_resources
+    from clash_pipeline.inprocess import RunLog
     from clash_pipeline.inprocess_ingest import retry_books
     from clash_pipeline.memory.db import open_memory
     from clash_pipeline.sources.hyperliquid.client import HyperliquidClient
@@ -430,13 +431,15 @@ def test_a_snapshot_run_writes_the_valid_books_and_fails_naming_the_coin(dagster
     asked = []
     real_info = HyperliquidClient.info
     monkeypatch.setattr(HyperliquidClient, "info", lambda self, body: asked.append(body) or real_info(self, body))
-    outcome = retry_books(settings, instance, materialization.metadata["retry/book_coins"].value, log_level="ERROR")
+    outcome = retry_books(settings, instance, materialization.metadata["retry/book_coins"].value,
+                          run_log=RunLog.QUIET)
     assert outcome.ok and asked == [{"type": "l2Book", "coin": "ETH"}]
     coins = {coin for (coin,) in open_memory(settings.memory_path).execute("SELECT coin FROM hl_liquidity")}
     assert coins == {"BTC", "SOL", "ETH"}
 
 
 def test_ingest_sources_runs_every_source_when_one_is_down(dagster_home, monkeypatch):
+    from clash_pipeline.inprocess import RunLog
     from clash_pipeline.inprocess_ingest import failed_sources, ingest_sources
     from clash_pipeline.memory.db import open_memory
     from clash_pipeline.sources.defillama.client import DefiLlamaClient
@@ -449,7 +452,7 @@ def test_ingest_sources_runs_every_source_when_one_is_down(dagster_home, monkeyp
     monkeypatch.setattr(DefiLlamaClient, "chains", down)
     day = _days_ago(0)
     outcomes = ingest_sources(settings, instance, ["defillama", "polymarket"], day, day, ["BTC"], ["1h"],
-                              log_level="ERROR")
+                              run_log=RunLog.QUIET)
     assert failed_sources(outcomes) == ["defillama"]
     error = outcomes[0].error
     assert error.startswith("defillama v2/chains: request {} failed after 5 attempts: HTTP 503") and "\n" not in error

@@ -10,6 +10,7 @@ import traceback
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from clash_pipeline.errors import one_line
 from clash_pipeline.settings import INTERVALS_HELP, Settings, load_settings
 
 FIRST_DAY, LAST_DAY = "2000-01-01", "2099-12-31"  # any date or time an argument names lies within these
@@ -88,18 +89,6 @@ def progress(args: argparse.Namespace, line: str) -> None:
     """A progress line on stderr (results go to stdout), unless --quiet."""
     if not getattr(args, "quiet", False):
         print(line, file=sys.stderr, flush=True)
-
-
-def one_line(error: BaseException) -> str:
-    """An error as one line: the user error inside a Dagster failure; expected errors by message alone, any other
-    with its type and a hint."""
-    while (inner := getattr(error, "user_exception", None)) is not None:
-        error = inner
-    text = str(error.args[0]) if isinstance(error, KeyError) and error.args else str(error)
-    text = " ".join(text.split()) or type(error).__name__
-    expected = type(error).__module__.startswith("clash_pipeline") or isinstance(error, (LookupError, ValueError,
-                                                                                          OSError))
-    return text if expected else f"{type(error).__name__}: {text} (--verbose for the traceback)"
 
 
 def report_error(error: BaseException, verbose: bool, prefix: str = "") -> None:

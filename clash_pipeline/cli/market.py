@@ -17,6 +17,7 @@ from clash_pipeline.settings import INTERVALS_HELP, load_settings
 def cmd_ingest(args: argparse.Namespace) -> int:
     """Each source on its own (one down does not stop the others): history, then (without --start) a snapshot."""
     from clash_pipeline import inprocess
+    from clash_pipeline.inprocess_ingest import ingest_sources
     from clash_pipeline.timeutil import INTERVAL_MS
 
     settings = load_settings()
@@ -32,19 +33,13 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     instance = inprocess.local_instance()
     progress(args, f"{'+'.join(sources)} ({settings.source_mode}): history {start} .. {end}, coins "
                    f"{','.join(coins)}, intervals {','.join(intervals)}")
-    failed: dict[str, list[str]] = {}
-    for source in sources:
-        steps = [("history", lambda: inprocess.ingest_history(settings, instance, [source], start, end, coins,
-                                                              intervals, run_log(args)))]
-        if not args.start:
-            steps.append(("snapshot", lambda: inprocess.ingest_snapshots(settings, instance, [source], coins,
-                                                                         run_log(args))))
-        for step, run in steps:
-            try:
-                run()
-            except Exception as error:
-                failed.setdefault(source, []).append(step)
-                report_error(error, args.verbose, "" if one_line(error).startswith(source) else f"{source} {step}: ")
+    outcomes = ingest_sources(settings, instance, sources, start, end, coins, intervals, snapshot=not args.start,
+                              run_log=run_log(args))
+    for outcome in outcomes:
+        for step, error in outcome.failures:
+            source = outcome.source
+            report_error(error, args.verbose, "" if one_line(error).startswith(source) else f"{source} {step}: ")
+    failed = {o.source: [step for step, _ in o.failures] for o in outcomes if not o.ok}
     ingested = [source for source in sources if source not in failed]
     if args.json:
         from clash_pipeline.memory.db import open_memory
