@@ -10,6 +10,7 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -43,7 +44,16 @@ def rows_to_arrow(table: LakeTable, rows: list[tuple]) -> pa.Table:
 
 def parquet_bytes(table: LakeTable, data: pa.Table) -> bytes:
     """Deterministic Parquet: fixed writer options and schema metadata (table and schema version), no clocks."""
-    data = data.replace_schema_metadata({"clash.table": table.name, "clash.schema_version": str(SCHEMA_VERSION)})
+    return _write(data.replace_schema_metadata({"clash.table": table.name,
+                                                "clash.schema_version": str(SCHEMA_VERSION)}))
+
+
+def frame_parquet(frame: pd.DataFrame) -> bytes:
+    """A frame (analytics) as Parquet with the same fixed writer options."""
+    return _write(pa.Table.from_pandas(frame, preserve_index=False))
+
+
+def _write(data: pa.Table) -> bytes:
     sink = pa.BufferOutputStream()
     pq.write_table(data, sink, compression="zstd", compression_level=ZSTD_LEVEL, row_group_size=ROW_GROUP_ROWS,
                    use_dictionary=True, write_statistics=True, version="2.6")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -19,6 +20,7 @@ import pyarrow.fs as pafs
 
 from clash_pipeline.archive import make_store
 from clash_pipeline.archive.store import ArchiveKeyError, ObjectStore
+from clash_pipeline.settings import Settings
 
 PREFIX = "lake"
 MANIFESTS = f"{PREFIX}/manifests/"
@@ -104,3 +106,10 @@ def _filesystem(location: LakeLocation) -> tuple[pafs.FileSystem, str]:
                            endpoint_override=url.netloc, scheme=url.scheme or "https", region="auto",
                            retry_strategy=pafs.AwsStandardS3RetryStrategy(max_attempts=5))
     return fs, str(location.bucket)
+
+
+def lake_from_settings(settings: Settings) -> Lake:
+    """The lake in the archive store the settings name; R2 credentials from the environment."""
+    return Lake(LakeLocation(settings.archive_backend, str(settings.archive_dir), settings.r2_endpoint_url,
+                             settings.r2_bucket, os.environ.get("R2_ACCESS_KEY_ID"),
+                             os.environ.get("R2_SECRET_ACCESS_KEY")))
