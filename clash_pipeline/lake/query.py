@@ -35,9 +35,12 @@ def connect(lake: Lake, start: str | None = None, end: str | None = None,
     """An in-memory DuckDB with the lake's views (and `extra` frames or Arrow tables registered by name)."""
     con = duckdb.connect()
     files = lake_files(lake, start, end)
+    parquet = ds.ParquetFileFormat()
     for table in TABLES:
-        paths = [lake.path(f["key"]) for f in files[table.name]]
-        source = (ds.dataset(paths, schema=table.schema, format="parquet", filesystem=lake.filesystem) if paths
+        # fragments sized from the manifests: no listing and no HEAD request per file
+        fragments = [parquet.make_fragment(lake.path(f["key"]), filesystem=lake.filesystem, file_size=f["bytes"])
+                     for f in files[table.name]]
+        source = (ds.FileSystemDataset(fragments, table.schema, parquet, lake.filesystem) if fragments
                   else table.schema.empty_table())
         con.register(table.name, source)
     for name, frame in (extra or {}).items():
