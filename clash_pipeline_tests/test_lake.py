@@ -190,3 +190,13 @@ def test_cli_lake_export_query_and_hydrate(trading_home, tmp_path, monkeypatch, 
     with pytest.raises(SystemExit):
         main(["lake", "hydrate", "--start", DAYS[1], "--end", DAYS[1], "--lookback-days", "-1"])
     assert "not a whole number" in capsys.readouterr().err
+    (fresh / "archive" / "lake" / "hl_assets" / DAYS[1] / "part-0.parquet").write_bytes(b"not parquet")
+    with pytest.raises(SystemExit, match=r"^clash lake hydrate: lake file lake/hl_assets/2026-11-18/part-0.parquet "
+                                         r"in local:.* is corrupt: sha256 [0-9a-f]+ != [0-9a-f]+$"):
+        main(["lake", "hydrate", "--start", DAYS[1], "--end", DAYS[1]])
+
+
+def test_a_lake_location_never_shows_its_secret():
+    location = LakeLocation("r2", "/tmp/unused", "https://acct.r2.cloudflarestorage.com", "bucket", "key-id", "s3cr3t")
+    assert "s3cr3t" not in repr(location) and "s3cr3t" not in repr(Lake(location).location)
+    assert repr(location) == "LakeLocation(s3:https://acct.r2.cloudflarestorage.com/bucket)"

@@ -224,6 +224,7 @@ def check(condition: bool, message: str) -> None:
 def scenario(dagster: Dagster, postgres: Postgres, env: dict[str, str]) -> None:
     os.environ.update(env)  # the checks below read the same CLASH_HOME and instance
     from clash_pipeline.decisions.service import runtime_for
+    from clash_pipeline.lake.store import lake_from_settings
     from clash_pipeline.memory.db import open_memory
     from clash_pipeline.paper.backtest import run_backtest
     from clash_pipeline.settings import load_settings
@@ -248,7 +249,7 @@ def scenario(dagster: Dagster, postgres: Postgres, env: dict[str, str]) -> None:
     candles = conn.execute("SELECT COUNT(*) FROM hl_candles WHERE open_ms >= ? AND open_ms < ?",
                            (day_start_ms(days[0]), day_start_ms(days[1]) + DAY_MS)).fetchone()[0]
     check(candles >= 2 * 1440 * len(coins), f"history backfill stored {candles} candles for {days[0]}..{days[1]}")
-    lake_days = sorted(p.stem for p in (Path(env["CLASH_HOME"]) / "archive" / "lake" / "manifests").glob("*.json"))
+    lake_days = lake_from_settings(load_settings()).days()
     check(lake_days == days, f"market_lake wrote manifests for {', '.join(lake_days)}")
 
     dagster.wait_run(dagster.launch("decision_tick_job"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from datetime import date, timedelta
 
 from clash_pipeline.cli.common import day
@@ -48,15 +49,10 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_query(args: argparse.Namespace) -> int:
-    import duckdb
-
     from clash_pipeline.lake.query import run_query
     from clash_pipeline.lake.store import lake_from_settings
 
-    try:
-        frame = run_query(lake_from_settings(load_settings()), args.sql, args.start, args.end)
-    except duckdb.Error as error:
-        raise SystemExit(f"clash lake query: {str(error).splitlines()[0]}") from None
+    frame = run_query(lake_from_settings(load_settings()), args.sql, args.start, args.end)
     if args.json:
         print(frame.to_json(orient="records", date_format="iso", indent=2))
     elif args.csv:
@@ -93,6 +89,23 @@ def cmd_hydrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def one_line_errors(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """The store or the query failed (unreachable, corrupt, bad SQL): one line naming the action, no traceback."""
+
+    def run(args: argparse.Namespace) -> int:
+        import duckdb
+
+        from clash_pipeline.archive.store import ArchiveStoreError
+        from clash_pipeline.lake.store import LakeIntegrityError
+
+        try:
+            return command(args)
+        except (duckdb.Error, OSError, ArchiveStoreError, LakeIntegrityError, ValueError) as error:
+            raise SystemExit(f"clash lake {args.action}: {(str(error).splitlines() or [repr(error)])[0]}") from None
+
+    return run
+
+
 def register(commands) -> None:
     lake = commands.add_parser("lake", help="the market-history lake: Parquet days in the archive store, DuckDB")
     actions = lake.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -101,7 +114,7 @@ def register(commands) -> None:
     export.add_argument("--day", type=day, required=True, help="the UTC day (YYYY-MM-DD)")
     export.add_argument("--end", type=day, help="last day of a range, inclusive (default: --day)")
     export.add_argument("--json", action="store_true", help="print the manifests as JSON")
-    export.set_defaults(func=cmd_export)
+    export.set_defaults(func=one_line_errors(cmd_export))
     query = actions.add_parser("query", help="run DuckDB SQL over the lake's views (named as the market-memory "
                                              "tables: hl_candles, decision_runs, ...)")
     query.add_argument("sql", help='the query, e.g. "SELECT coin, count(*) FROM hl_candles GROUP BY coin"')
@@ -110,7 +123,7 @@ def register(commands) -> None:
     output = query.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="records as JSON")
     output.add_argument("--csv", action="store_true", help="CSV with a header")
-    query.set_defaults(func=cmd_query)
+    query.set_defaults(func=one_line_errors(cmd_query))
     hydrate = actions.add_parser("hydrate", help="fill $CLASH_HOME's market memory from the lake for a backtest "
                                                  "window (market history, universe, clones)")
     hydrate.add_argument("--start", type=day, required=True, help="first day of the window (UTC)")
@@ -118,4 +131,4 @@ def register(commands) -> None:
     hydrate.add_argument("--lookback-days", type=_non_negative, default=3,
                          help="days before --start to hydrate too, for reads that reach back (default 3)")
     hydrate.add_argument("--json", action="store_true")
-    hydrate.set_defaults(func=cmd_hydrate)
+    hydrate.set_defaults(func=one_line_errors(cmd_hydrate))
