@@ -239,9 +239,10 @@ def scenario(dagster: Dagster, postgres: Postgres, env: dict[str, str]) -> None:
     conn = open_memory(load_settings().memory_path)
     clone = store.create_clone(conn, "prod-check", modes.custom_graph(coins, {"hyperliquid": "price_action"}, "1h"),
                                "custom")
-    dagster.gql("""mutation($r: RepositorySelector!) { addDynamicPartition(repositorySelector: $r,
-        partitionsDefName: "clones", partitionKey: "c000001") { __typename } }""",
-                {"r": {"repositoryLocationName": "clash_pipeline", "repositoryName": "__repository__"}})
+    key = store.partition_key(clone.identity.clone_id)
+    dagster.gql("""mutation($r: RepositorySelector!, $k: String!) { addDynamicPartition(repositorySelector: $r,
+        partitionsDefName: "clones", partitionKey: $k) { __typename } }""",
+                {"r": {"repositoryLocationName": "clash_pipeline", "repositoryName": "__repository__"}, "k": key})
 
     history = ["hyperliquid_candles_raw", "hyperliquid_candles", "hyperliquid_funding_history_raw",
                "hyperliquid_funding_history", "hyperliquid_volatility", "market_lake"]
@@ -253,13 +254,13 @@ def scenario(dagster: Dagster, postgres: Postgres, env: dict[str, str]) -> None:
     check(lake_days == days, f"market_lake wrote manifests for {', '.join(lake_days)}")
 
     dagster.wait_run(dagster.launch("decision_tick_job"))
-    runs = conn.execute("SELECT COUNT(*) FROM decision_runs WHERE clone_id = ?", (clone.clone_id,)).fetchone()[0]
+    runs = conn.execute("SELECT COUNT(*) FROM decision_runs WHERE clone_id = ?", (clone.identity.clone_id,)).fetchone()[0]
     check(runs == len(coins), f"the decision tick decided {runs} runs for {len(coins)} assets")
 
     config = {"ops": {"clone_backtest": {"config": {"start": days[1], "end": days[1], "cadence": "1h", "lake": True,
                                                     "lake_lookback_days": 1}}}}
     run_id = dagster.launch("__ASSET_JOB", assets=["clone_backtest"], config=config,
-                            tags={"dagster/partition": "c000001"})
+                            tags={"dagster/partition": key})
     dagster.wait_run(run_id)
     import dagster as dg
 
@@ -270,7 +271,7 @@ def scenario(dagster: Dagster, postgres: Postgres, env: dict[str, str]) -> None:
     stored = int(postgres.sql("SELECT COUNT(*) FROM runs WHERE status = 'SUCCESS'"))
     check(stored >= 4, f"Postgres holds {stored} successful runs")
     runtime = runtime_for(load_settings())
-    here = run_backtest(runtime.conn, runtime.outbox, clone.clone_id, day_start_ms(days[1]),
+    here = run_backtest(runtime.conn, runtime.outbox, clone.identity.clone_id, day_start_ms(days[1]),
                         day_start_ms(days[1]) + DAY_MS - 1, "1h")
     check(bool(lake_hash) and lake_hash == here["result_sha256"],
           f"the lake-hydrated backtest's hash {lake_hash[:16]} equals the ingesting machine's")
