@@ -61,19 +61,55 @@ def _write(data: pa.Table) -> bytes:
 
 
 def read_rows(conn: sqlite3.Connection, table: LakeTable, day: str) -> dict[str | None, list[tuple]]:
-    """The table's rows of `day` (reference tables: all of them), sorted by key, per split value."""
+    """The table's rows of `day` (reference tables: all of them), sorted by key, per split value.
+
+    A table whose key leads with columns before its time column (`coin, interval, open_ms`) is read as one primary
+    key range per distinct leading value: found by seeks, read in key order, with no sort and no scan of other days."""
     columns, order = ", ".join(table.columns), ", ".join(table.key)
-    where, params = "", ()
-    if table.kind is not Kind.REFERENCE:
+    if table.kind is Kind.REFERENCE:
+        rows = conn.execute(f"SELECT {columns} FROM {table.name} ORDER BY {order}").fetchall()
+    else:
         start = day_start_ms(day)
-        where, params = f" WHERE {table.time_column} >= ? AND {table.time_column} < ?", (start, start + DAY_MS)
+        window = f"{table.time_column} >= ? AND {table.time_column} < ?"
+        leading = _leading_key(table)
+        if leading:
+            sql = (f"SELECT {columns} FROM {table.name} WHERE {' AND '.join(f'{c} = ?' for c in leading)} AND "
+                   f"{window} ORDER BY {order}")
+            rows = [row for prefix in _distinct_prefixes(conn, table.name, leading)
+                    for row in conn.execute(sql, (*prefix, start, start + DAY_MS))]
+        else:
+            rows = conn.execute(f"SELECT {columns} FROM {table.name} WHERE {window} ORDER BY {order}",
+                                (start, start + DAY_MS)).fetchall()
     if table.split_by is None:
-        return {None: conn.execute(f"SELECT {columns} FROM {table.name}{where} ORDER BY {order}", params).fetchall()}
-    values = [v for (v,) in conn.execute(f"SELECT DISTINCT {table.split_by} FROM {table.name}{where} ORDER BY 1",
-                                         params)]
-    extra = f"{' AND' if where else ' WHERE'} {table.split_by} = ?"
-    return {v: conn.execute(f"SELECT {columns} FROM {table.name}{where}{extra} ORDER BY {order}",
-                            (*params, v)).fetchall() for v in values}
+        return {None: rows}
+    at, splits = table.columns.index(table.split_by), {}
+    for row in rows:
+        splits.setdefault(row[at], []).append(row)
+    return dict(sorted(splits.items()))
+
+
+def _leading_key(table: LakeTable) -> tuple[str, ...]:
+    """The key columns before the time column (none when the time column is not in the key)."""
+    if table.time_column not in table.key:
+        return ()
+    return table.key[:table.key.index(table.time_column)]
+
+
+def _distinct_prefixes(conn: sqlite3.Connection, name: str, columns: tuple[str, ...]) -> list[tuple]:
+    """Distinct values of the key's leading columns in key order, by one index seek each (a loose index scan)."""
+    prefixes: list[tuple] = [()]
+    for depth, column in enumerate(columns):
+        fixed = "".join(f"{c} = ? AND " for c in columns[:depth])
+        first = f"SELECT MIN({column}) FROM {name}" + (f" WHERE {fixed[:-5]}" if fixed else "")
+        after = f"SELECT MIN({column}) FROM {name} WHERE {fixed}{column} > ?"
+        found = []
+        for prefix in prefixes:
+            (value,) = conn.execute(first, prefix).fetchone()
+            while value is not None:
+                found.append((*prefix, value))
+                (value,) = conn.execute(after, (*prefix, value)).fetchone()
+        prefixes = found
+    return prefixes
 
 
 def export_day(conn: sqlite3.Connection, lake: Lake, day: str, tables: tuple[LakeTable, ...] = TABLES,
