@@ -34,5 +34,9 @@ validate: install  ## check that the Dagster definitions load
 	mkdir -p $(CLASH_DAGSTER_DIR)
 	$(BIN)/dagster definitions validate -w workspace.yaml
 
+.PHONY: prod-check
+prod-check: install  ## run the production profile for real: PostgreSQL, dagster-daemon and -webserver, runs through the queue
+	$(BIN)/python deploy/prod_check.py
+
 clean:
 	rm -rf $(CLASH_HOME)

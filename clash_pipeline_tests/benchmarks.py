@@ -12,6 +12,8 @@
 7. A 30-day backfill of 1m candles for 10 coins (432,000 rows) from replay, launched through Dagster
    (raw pull -> archive -> parse -> upsert, one run), in seconds (target: < 30 s).
 8. The HTTP API: p50/p99 latency of preview, standings and leaderboard with 50 concurrent clients.
+9. The lake: export rows/s vs a bare pyarrow write of the same rows (target >= 0.5x); a 30-day, 10-coin 1m scan
+   and aggregate in DuckDB over the lake vs SQLite (ratio); hydrating a 30-day, 10-asset window (seconds).
 """
 
 from __future__ import annotations
@@ -435,6 +437,100 @@ def bench_archive(folder: Path, count: int = 300) -> None:
           f"{ours_local / raw_local:.2f}")
 
 
+def bench_lake(folder: Path, days: int = 30) -> None:
+    """The lake: export rows/s vs a bare pyarrow write of the same rows; a 30-day, 10-coin 1m scan and aggregate in
+    DuckDB over the lake vs the same query in SQLite; hydration of a 30-day, 10-asset backtest window."""
+    import random
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from clash_pipeline.lake.export import export_day
+    from clash_pipeline.lake.hydrate import hydrate
+    from clash_pipeline.lake.query import connect
+    from clash_pipeline.lake.schemas import BY_NAME
+    from clash_pipeline.lake.store import Lake, LakeLocation
+    from clash_pipeline.timeutil import MINUTE_MS, day_start_ms
+
+    conn = open_memory(folder / "lake_memory.sqlite")
+    first = day_start_ms("2026-10-01")
+    rng = random.Random(17)
+    for coin in COINS:
+        price, rows = 100.0 + rng.random() * 1000, []
+        for minute in range(days * 1440):
+            t = first + minute * MINUTE_MS
+            close = round(price * (1 + rng.gauss(0, 0.001)), 2)
+            rows.append((coin, "1m", t, t + MINUTE_MS - 1, price, max(price, close) + 0.01, min(price, close) - 0.01,
+                         close, round(rng.random() * 50, 4), rng.randint(1, 500)))
+            price = close
+        conn.executemany(HL_CANDLES.upsert_sql, rows)
+    day_keys = [(datetime(2026, 10, 1, tzinfo=UTC) + timedelta(days=i)).date().isoformat() for i in range(days)]
+    total = conn.execute("SELECT COUNT(*) FROM hl_candles").fetchone()[0]
+    candles = BY_NAME["hl_candles"]
+
+    def bare(include_read: bool) -> float:
+        query = "SELECT * FROM hl_candles WHERE open_ms >= ? AND open_ms < ? ORDER BY coin, interval, open_ms"
+        read = lambda d: conn.execute(query, (day_start_ms(d), day_start_ms(d) + DAY_MS)).fetchall()  # noqa: E731
+        ready = None if include_read else [read(d) for d in day_keys]
+        start = time.perf_counter()
+        for i, d in enumerate(day_keys):
+            rows = read(d) if include_read else ready[i]
+            arrays = [pa.array(column, type=field.type) for column, field in zip(zip(*rows), candles.schema)]
+            pq.write_table(pa.Table.from_arrays(arrays, schema=candles.schema), folder / f"bare-{d}.parquet",
+                           compression="zstd")
+        return time.perf_counter() - start
+
+    lake = Lake(LakeLocation("local", str(folder / "lake_archive")))
+
+    def ours() -> float:
+        start = time.perf_counter()
+        for d in day_keys:
+            export_day(conn, lake, d)
+        return time.perf_counter() - start
+
+    baseline = total / _best_of(3, lambda: bare(include_read=True))
+    write_only = total / _best_of(3, lambda: bare(include_read=False))
+    exported = total / _best_of(3, ours)
+    print(f"lake export, {days} days x {len(COINS)} coins of 1m candles ({total:,} rows, best of 3)")
+    print(f"  bare: sqlite3 SELECT + pyarrow table + write (baseline) {baseline:>9,.0f} rows/s   1.00")
+    print(f"  export_day (+ schema, key order, sha256, store, manifest) {exported:>7,.0f} rows/s   "
+          f"{exported / baseline:.2f}  (target >= 0.50)")
+    print(f"  pyarrow write alone, rows already in memory            {write_only:>9,.0f} rows/s   "
+          f"({exported / write_only:.2f} of it: reading SQLite is most of an export)")
+
+    sql = ("SELECT coin, {day} AS day, COUNT(*) AS n, AVG(close) AS mean, MAX(high) AS hi, MIN(low) AS lo, "
+           "SUM(volume) AS vol FROM hl_candles WHERE interval = '1m' GROUP BY coin, day ORDER BY coin, day")
+    lite = _best_of(3, lambda: _timed(lambda: conn.execute(sql.format(day="open_ms / 86400000")).fetchall()))
+    duck_con = connect(lake)
+    duck = _best_of(3, lambda: _timed(lambda: duck_con.sql(sql.format(day="open_ms // 86400000")).fetchall()))
+    duck_cold = _best_of(3, lambda: _timed(lambda: connect(lake).sql(sql.format(day="open_ms // 86400000"))
+                                           .fetchall()))
+    print(f"scan + aggregate of {total:,} 1m candles per coin and day (best of 3)")
+    print(f"  SQLite (baseline)                       {lite:>8.3f} s   1.00")
+    print(f"  DuckDB over the lake, views open        {duck:>8.3f} s   {lite / duck:.1f}x faster")
+    print(f"  DuckDB over the lake, incl. manifests   {duck_cold:>8.3f} s   {lite / duck_cold:.1f}x faster")
+
+    def hydration() -> float:
+        target = folder / "hydrated.sqlite"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{target}{suffix}").unlink(missing_ok=True)
+        fresh = open_memory(target)
+        start = time.perf_counter()
+        hydrate(lake, fresh, first, first + days * DAY_MS - 1, lookback_days=0)
+        elapsed = time.perf_counter() - start
+        fresh.close()
+        return elapsed
+
+    print(f"hydrate a {days}-day, {len(COINS)}-asset backtest window from the lake ({total:,} candles): "
+          f"{_best_of(2, hydration):.2f} s")
+
+
+def _timed(run) -> float:
+    start = time.perf_counter()
+    run()
+    return time.perf_counter() - start
+
+
 def main() -> None:
     warnings.filterwarnings("ignore", category=UserWarning)
     with tempfile.TemporaryDirectory() as tmp:
@@ -447,6 +543,7 @@ def main() -> None:
         bench_archive(folder)
         bench_dagster_backfill(folder)
         bench_api(folder)
+        bench_lake(folder)
 
 
 if __name__ == "__main__":

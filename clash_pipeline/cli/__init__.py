@@ -39,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     for module in (demo, market, strategy, trading, arena, catalog, serve):
         module.register(commands)
+    from clash_pipeline.cli.lake import register as register_lake  # the lake (kept apart: merges cleanly)
+    register_lake(commands)
     return parser
 
 

@@ -69,6 +69,8 @@ class BacktestConfig(dg.Config):
     start: str
     end: str
     cadence: str = "15m"
+    lake: bool = False  # hydrate market memory from the lake into a fresh data folder (runs on any worker)
+    lake_lookback_days: int = 3  # lake days hydrated before `start`, for reads that reach back
 
 
 @dg.asset(group_name=GROUP, kinds={"python"}, partitions_def=clones_partitions)
@@ -77,16 +79,33 @@ def clone_backtest(context: dg.AssetExecutionContext, config: BacktestConfig, ma
     """Runs the clone over stored history through the live code path; metadata holds the metrics and the
     result hash (equal for equal runs)."""
     clone_id = clone_id_of(context.partition_key)
-    with market_memory.connect() as conn:
-        outbox = archive.outbox(conn)
-        result = run_backtest(conn, outbox, clone_id, day_start_ms(config.start),
-                              day_start_ms(config.end) + DAY_MS - 1, config.cadence, progress=context.log.info)
+    if config.lake:
+        result = _lake_backtest(context, config, archive, clone_id)
+    else:
+        with market_memory.connect() as conn:
+            outbox = archive.outbox(conn)
+            result = run_backtest(conn, outbox, clone_id, day_start_ms(config.start),
+                                  day_start_ms(config.end) + DAY_MS - 1, config.cadence, progress=context.log.info)
     metrics = result["metrics"] or {}
     return dg.MaterializeResult(metadata={
         "backtest_id": result["backtest_id"], "decisions": result["decisions"], "ticks": result["ticks"],
         "result_sha256": result["result_sha256"] or "",
         **{k: v for k, v in metrics.items() if isinstance(v, int | float) and v is not None},
     })
+
+
+def _lake_backtest(context: dg.AssetExecutionContext, config: BacktestConfig, archive: ArchiveResource,
+                   clone_id: int) -> dict:
+    import tempfile
+    from pathlib import Path
+
+    from clash_pipeline.defs.lake import lake_of
+    from clash_pipeline.lake.hydrate import backtest_from_lake
+
+    with tempfile.TemporaryDirectory(prefix="clash-lake-backtest-") as workdir:
+        return backtest_from_lake(lake_of(archive), archive.get_archive(), Path(workdir), clone_id,
+                                  day_start_ms(config.start), day_start_ms(config.end) + DAY_MS - 1, config.cadence,
+                                  config.lake_lookback_days, progress=context.log.info)
 
 
 mark_job = dg.define_asset_job("paper_mark_job", selection=[paper_mark_to_market])
