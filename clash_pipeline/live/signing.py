@@ -89,7 +89,7 @@ def parse_signature(value: object) -> dict:
     if isinstance(value, str) and HEX_SIGNATURE.fullmatch(value):
         raw = bytes.fromhex(value[2:])
         v = raw[64] if raw[64] >= 27 else raw[64] + 27
-        return {"r": "0x" + raw[:32].hex(), "s": "0x" + raw[32:64].hex(), "v": v}
+        return {"r": hex(int.from_bytes(raw[:32], "big")), "s": hex(int.from_bytes(raw[32:64], "big")), "v": v}
     if isinstance(value, dict) and set(value) >= {"r", "s", "v"}:
         try:
             r, s, v = int(str(value["r"]), 16), int(str(value["s"]), 16), int(value["v"])
