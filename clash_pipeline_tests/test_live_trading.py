@@ -20,6 +20,7 @@ from clash_pipeline.live.keystore import AgentKey
 from clash_pipeline.live.reconcile import ReconciliationMismatch, reconcile
 from clash_pipeline.live.runtime import LiveRuntime
 from clash_pipeline.memory.db import open_memory
+from clash_pipeline.paper import metrics
 from clash_pipeline_tests.conftest import NOW_MS
 from clash_pipeline_tests.live_helpers import connect_and_approve, fake_exchange, live_env, master_key, owner_of, venue
 
@@ -70,6 +71,8 @@ def test_an_approved_clone_places_fills_and_reconciles_through_the_tick(live):
     kinds = {k for (k,) in conn.execute("SELECT kind FROM execution_events WHERE run_id = 1")}
     assert {"order_created", "live_sent", "live_accepted", "order_filled"} <= kinds
     assert runtime.broker.mark(NOW_MS) == []  # the paper broker never marks a live account
+    check = metrics.reconcile(conn, account_id)  # the paper ledger check holds for the exchange's account too
+    assert check["balanced"] and check["equity_reconciles"]
 
     # funding from the exchange lands once in the same ledger
     coin = next(iter(fake.positions[owner.address.lower()]))
@@ -161,6 +164,10 @@ def test_an_order_the_exchange_never_got_is_resent_as_the_same_signed_request(li
     conn = runtime.conn
     assert _states(conn) == {"ETH": "unknown"} and fake.applied_orders == []
     (order_id,) = conn.execute("SELECT order_id FROM orders").fetchone()
+    conn.execute("INSERT INTO kill_switches VALUES ('global', 1, 'drill', 0)")
+    assert execute_live(conn, order_id, runtime.venue) == "unknown"  # never resent under a kill switch
+    assert [r["action"]["type"] for r in fake.requests] == ["approveAgent", "order"]
+    conn.execute("UPDATE kill_switches SET engaged = 0")
     assert execute_live(conn, order_id, runtime.venue) == "filled"  # asks orderStatus, then resends once
     assert execute_live(conn, order_id, runtime.venue) == "filled"
     assert len(fake.applied_orders) == 1

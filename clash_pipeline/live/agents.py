@@ -129,12 +129,11 @@ def approve(conn: sqlite3.Connection, clone_id: int, signed: dict, client: Excha
     if signer.lower() != agent.owner.lower():
         raise SignatureInvalid(f"signature: signed by {signer}, not by the clone's owner {agent.owner} "
                                "(not forwarded)")
+    value = dec(client.clearinghouse_state(agent.owner)["marginSummary"]["accountValue"])  # before: nothing half-done
     answer = client.exchange({"action": agent.approve_action, "nonce": agent.approve_action["nonce"],
                               "signature": signature, "vaultAddress": None, "expiresAfter": None})
     if answer.get("status") != "ok":
         raise LiveRefused(f"the exchange refused approveAgent for clone {clone_id}: {answer.get('response')}")
-    state = client.clearinghouse_state(agent.owner)
-    value = dec(state["marginSummary"]["accountValue"])
     with transaction(conn):
         conn.execute("UPDATE live_agents SET status = 'approved', approved_ms = ? WHERE agent_id = ? AND "
                      "status = 'pending'", (now_ms, agent.agent_id))
@@ -157,11 +156,19 @@ def _end(conn: sqlite3.Connection, agent_id: int, status: AgentStatus, reason: s
                  "WHERE agent_id = ?", (status.value, reason, now_ms, agent_id))
 
 
-def trading_agent(conn: sqlite3.Connection, clone_id: int, now_ms: int) -> tuple[Agent | None, str]:
-    """The clone's agent if it may sign now, else None and why (an approval past `validUntil` expires here)."""
+def agent_by_id(conn: sqlite3.Connection, agent_id: int) -> Agent:
+    return _agent(conn.execute(f"SELECT {_COLUMNS} FROM live_agents WHERE agent_id = ?", (agent_id,)).fetchone())
+
+
+def trading_agent(conn: sqlite3.Connection, clone_id: int, now_ms: int, network: str | None = None
+                  ) -> tuple[Agent | None, str]:
+    """The clone's agent if it may sign now (on `network`), else None and why (an approval past `validUntil`
+    expires here)."""
     agent = current_agent(conn, clone_id)
     if agent is None:
         return None, f"clone {clone_id} has no agent (clash live connect)"
+    if network is not None and agent.network != network:
+        return None, f"agent {agent.address} was approved on {agent.network}, the deployment trades {network}"
     if agent.status is AgentStatus.APPROVED and agent.valid_until_ms is not None and agent.valid_until_ms <= now_ms:
         with transaction(conn):
             _end(conn, agent.agent_id, AgentStatus.EXPIRED, f"validUntil {iso(agent.valid_until_ms)} passed", now_ms)
@@ -177,6 +184,7 @@ def next_nonce(conn: sqlite3.Connection, agent_id: int, now_ms: int) -> int:
                         "RETURNING last_nonce", (now_ms, agent_id)).fetchone()[0]
 
 
-def live_clones(conn: sqlite3.Connection) -> list[int]:
-    """Clones whose owner approved an agent (opted in): the ones the live tick runs."""
-    return [c for (c,) in conn.execute("SELECT clone_id FROM live_agents WHERE status = 'approved' ORDER BY 1")]
+def live_clones(conn: sqlite3.Connection, network: str) -> list[int]:
+    """Clones whose owner approved an agent on `network` (opted in): the ones the live tick runs."""
+    return [c for (c,) in conn.execute("SELECT clone_id FROM live_agents WHERE status = 'approved' AND network = ? "
+                                       "ORDER BY 1", (network,))]

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from clash_pipeline.live import signing
-from clash_pipeline.live.agents import Agent, AgentStatus, _end, next_nonce, trading_agent
+from clash_pipeline.live.agents import Agent, AgentStatus, _end, agent_by_id, next_nonce, trading_agent
 from clash_pipeline.live.client import ExchangeClient, ExchangeError, ExchangeTimeout
 from clash_pipeline.live.config import LiveConfig
 from clash_pipeline.live.keystore import Keystore
@@ -81,7 +81,7 @@ def execute_live(conn: sqlite3.Connection, order_id: int, venue: Venue) -> LiveO
         state = S(row[0])
         return _resume(conn, order, venue) if state in (S.SENT, S.UNKNOWN, S.PENDING) else state
     now = venue.clock()
-    agent, why = trading_agent(conn, order.clone_id, now)
+    agent, why = trading_agent(conn, order.clone_id, now, venue.config.network.value)
     with transaction(conn):
         conn.execute("INSERT INTO live_orders (order_id, agent_id, cloid, state, notional_micro, created_ms, "
                      "updated_ms) VALUES (?, ?, ?, 'pending', 0, ?, ?)",
@@ -113,8 +113,7 @@ def execute_live(conn: sqlite3.Connection, order_id: int, venue: Venue) -> LiveO
                                             trigger=(target, tpsl)))
     action = signing.order_action(wires, "normalTpsl" if len(wires) > 1 else "na")
     with transaction(conn):  # the kill switch, read right before the order is signed and sent
-        switch = conn.execute("SELECT scope || ': ' || COALESCE(reason, '') FROM kill_switches WHERE engaged = 1 AND "
-                              "scope IN ('global', ?) ORDER BY scope LIMIT 1", (f"clone:{order.clone_id}",)).fetchone()
+        switch = engaged_switch(conn, order.clone_id)
         if switch is None:
             nonce = next_nonce(conn, agent.agent_id, now)
             body = signing.signed_request(agent.key(venue.keystore), action, nonce, venue.config.mainnet)
@@ -124,7 +123,7 @@ def execute_live(conn: sqlite3.Connection, order_id: int, venue: Venue) -> LiveO
             _gates(conn, order.run_id, verdicts + [("kill_switch_at_send", True, "no kill switch engaged at send")])
     if switch is not None:
         return _refuse(conn, order, verdicts + [("kill_switch_at_send", False,
-                                                 f"kill switch engaged at send: {switch[0]}")], now)
+                                                 f"kill switch engaged at send: {switch}")], now)
     _event(conn, order, "live_sent", f"{order.side} {order.size} {order.coin} @ {price} "
                                      f"({'Gtc' if order.order_type == 'limit' else 'Ioc'}, cloid {order.cloid}, "
                                      f"nonce {nonce})", now)
@@ -152,17 +151,16 @@ def _resume(conn: sqlite3.Connection, order: LiveOrder, venue: Venue, resend: bo
         with transaction(conn):
             conn.execute("DELETE FROM live_orders WHERE order_id = ? AND state = 'pending'", (order.order_id,))
         return execute_live(conn, order.order_id, venue)
-    owner = conn.execute("SELECT owner_address FROM live_agents WHERE agent_id = ?", (agent_id,)).fetchone()[0]
+    agent = agent_by_id(conn, agent_id)
     try:
-        status = venue.client.order_status(owner, order.cloid)
+        status = venue.client.order_status(agent.owner, order.cloid)
     except ExchangeError as error:
         log.warning("orderStatus of %s failed: %s (reconciliation asks again)", order.cloid, error)
         return S(state)
     if status.get("status") == "order":
         return apply_order_status(conn, order, status["order"], venue.clock())
-    if not resend:
-        return S(state)
-    agent = Agent(agent_id, order.clone_id, "", owner, "", AgentStatus.APPROVED, None, {}, None)
+    if not resend or agent.status is not AgentStatus.APPROVED or engaged_switch(conn, order.clone_id):
+        return S(state)  # never resend for a revoked agent or under a kill switch: reconciliation keeps asking
     try:
         answer = venue.client.exchange(json.loads(request))
     except ExchangeError as error:
@@ -208,6 +206,13 @@ def _apply_answer(conn: sqlite3.Connection, order: LiveOrder, agent: Agent, answ
     _move(conn, order, S.RESTING, f"resting{extra}", now, oid)
     _event(conn, order, "live_accepted", f"exchange oid {oid}: resting{extra}", now)
     return S.RESTING
+
+
+def engaged_switch(conn: sqlite3.Connection, clone_id: int) -> str | None:
+    """The engaged kill switch (global or the clone's) as "scope: reason", if any."""
+    row = conn.execute("SELECT scope || ': ' || COALESCE(reason, '') FROM kill_switches WHERE engaged = 1 AND "
+                       "scope IN ('global', ?) ORDER BY scope LIMIT 1", (f"clone:{clone_id}",)).fetchone()
+    return row[0] if row else None
 
 
 def _limit_verdicts(conn: sqlite3.Connection, order: LiveOrder, notional: Decimal, now: int,

@@ -30,7 +30,7 @@ class LiveRuntime(DecisionRuntime):
         self.reconciliations: dict[int, str] = {}   # clone id -> "ok" or the mismatch / error
 
     def due(self, clone_ids: Iterable[int] | None = None, coin: str | None = None, force: bool = False) -> list[Due]:
-        live = set(live_clones(self.conn))
+        live = set(live_clones(self.conn, self.venue.config.network.value))
         wanted = sorted(live if clone_ids is None else live & set(clone_ids))
         return super().due(wanted, coin, force) if wanted else []
 
