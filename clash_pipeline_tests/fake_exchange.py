@@ -99,9 +99,9 @@ class FakeExchange:
     def add_funding(self, user: str, coin: str, usdc: Decimal, time_ms: int) -> None:
         position = self.positions[user.lower()][coin]
         self.usdc[user.lower()] += usdc
-        self.funding.setdefault(user.lower(), []).append(
-            {"time": time_ms, "hash": "0x" + "0" * 64, "delta": {"type": "funding", "coin": coin, "usdc": str(usdc),
-                                                                 "szi": str(position.size), "fundingRate": "0.0000125"}})
+        delta = {"type": "funding", "coin": coin, "usdc": str(usdc), "szi": str(position.size),
+                 "fundingRate": "0.0000125"}
+        self.funding.setdefault(user.lower(), []).append({"time": time_ms, "hash": "0x" + "0" * 64, "delta": delta})
 
     def external_fill(self, user: str, coin: str, side: str, size: Decimal) -> None:
         """The owner trading the same account by hand (what reconciliation must notice)."""
@@ -229,7 +229,8 @@ class FakeExchange:
         if kind == "clearinghouseState":
             equity, used = self._equity(user)
             positions = [{"type": "oneWay", "position": {
-                "coin": coin, "szi": str(p.size), "entryPx": str(p.entry), "positionValue": str(p.notional(self.mid(coin))),
+                "coin": coin, "szi": str(p.size), "entryPx": str(p.entry),
+                "positionValue": str(p.notional(self.mid(coin))),
                 "unrealizedPnl": str(p.unrealized(self.mid(coin))), "leverage": {"type": "cross", "value": 20},
                 "marginUsed": str(p.notional(self.mid(coin)) / p.leverage)}}
                 for coin, p in self.positions.get(user, {}).items() if p.size != 0]

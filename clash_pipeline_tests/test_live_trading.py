@@ -33,8 +33,8 @@ def live(trading_home):
         v = venue(env)
         owner = owner_of(conn, 1, fake)
         connect_and_approve(conn, 1, owner, v)
-        runtime = LiveRuntime(conn, Outbox(trading_home / "outbox", conn, Archive(LocalStore(trading_home / "archive"))),
-                              v)
+        outbox = Outbox(trading_home / "outbox", conn, Archive(LocalStore(trading_home / "archive")))
+        runtime = LiveRuntime(conn, outbox, v)
         yield runtime, fake, owner
     conn.close()
 

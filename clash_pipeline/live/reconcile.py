@@ -147,6 +147,7 @@ def _equity_point(conn: sqlite3.Connection, account_id: int, state: dict, now: i
     balance, peak = conn.execute("SELECT balance_micro, MAX(peak_equity_micro, ?) FROM paper_accounts WHERE "
                                  "account_id = ?", (equity, account_id)).fetchone()
     conn.execute("UPDATE paper_accounts SET peak_equity_micro = ? WHERE account_id = ?", (peak, account_id))
+    drawdown = float((peak - equity) / peak * 100) if peak > 0 else 0.0
     conn.execute("INSERT OR REPLACE INTO equity_curve VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                  (account_id, now, equity, balance, to_micro(dec(summary.get("totalMarginUsed", "0"))), unrealized,
-                  float((peak - equity) / peak * 100) if peak > 0 else 0.0, float(dec(summary.get("totalNtlPos", "0")))))
+                  drawdown, float(dec(summary.get("totalNtlPos", "0")))))
