@@ -16,15 +16,9 @@ EPILOG = ("Settings: CLASH_LIVE_TRADING=testnet|mainnet (default off; mainnet al
 
 
 def _venue():
-    from clash_pipeline import timeutil
-    from clash_pipeline.live.client import ExchangeClient
-    from clash_pipeline.live.config import load_live_config
-    from clash_pipeline.live.execute import Venue
-    from clash_pipeline.live.keystore import Keystore
+    from clash_pipeline.live.execute import venue_from_env
 
-    config = load_live_config()          # refuses, naming the setting, before any work
-    keystore = Keystore.from_env()
-    return Venue(ExchangeClient(config.api_url, config.timeout_s), config, keystore, lambda: timeutil.now_ms())
+    return venue_from_env()  # refuses, naming the setting, before any work
 
 
 def _memory():

@@ -44,6 +44,16 @@ class Venue:
     clock: Callable[[], int] = now_ms
 
 
+def venue_from_env(env: dict[str, str] | None = None) -> Venue:
+    """The deployment's venue; LiveDisabled or KeystoreError (naming the setting) before any work."""
+    from clash_pipeline import timeutil
+    from clash_pipeline.live.config import load_live_config
+
+    config = load_live_config(env)
+    keystore = Keystore.from_env(env)
+    return Venue(ExchangeClient(config.api_url, config.timeout_s), config, keystore, lambda: timeutil.now_ms())
+
+
 @dataclass(frozen=True)
 class LiveOrder:
     order_id: int
