@@ -55,7 +55,8 @@ def live_positions_match(market_memory: MarketMemoryResource) -> dg.AssetCheckRe
             "SELECT r.clone_id, r.ok, r.detail FROM live_reconciliations r WHERE r.recon_id = (SELECT MAX(recon_id) "
             "FROM live_reconciliations WHERE clone_id = r.clone_id) ORDER BY r.clone_id").fetchall()
     bad = {str(clone_id): detail for clone_id, ok, detail in rows if not ok}
-    return dg.AssetCheckResult(passed=not bad, metadata={"clones": len(rows), "differences": dg.MetadataValue.json(bad)})
+    return dg.AssetCheckResult(passed=not bad,
+                               metadata={"clones": len(rows), "differences": dg.MetadataValue.json(bad)})
 
 
 live_decision_tick_job = dg.define_asset_job("live_decision_tick_job", selection=[live_decision_tick],
