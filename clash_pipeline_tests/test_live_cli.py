@@ -77,6 +77,8 @@ def test_the_live_commands_end_to_end_and_no_secret_anywhere(trading_home, monke
         assert "no agent waiting for approval" in outputs[-1]
         assert run("live", "revoke", "--clone-id", "1") == 0 and "its key is destroyed" in outputs[-1]
         assert run("live", "revoke", "--clone-id", "1") == 1
+        assert run("live", "connect", "--clone-id", "1") == 0  # after a revocation, a new agent
+        assert json.loads(stdout[-1])["agent_address"] != agent.address
         assert fake.requests[0]["action"]["agentAddress"] == agent.address
     Outbox(trading_home / "outbox", conn, Archive(LocalStore(trading_home / "archive"))).drain()
     conn.close()

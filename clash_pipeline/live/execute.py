@@ -115,12 +115,15 @@ def execute_live(conn: sqlite3.Connection, order_id: int, venue: Venue) -> LiveO
     verdicts.append(_account_verdict(account, order, notional))
     if not all(ok for _, ok, _ in verdicts):
         return _refuse(conn, order, verdicts, now)
-    wires = [signing.order_wire(asset, order.side == "buy", order.size, price, order.reduce_only, order.cloid,
-                                "Gtc" if order.order_type == "limit" else "Ioc")]
-    for target, tpsl in ((order.take_profit, "tp"), (order.stop_loss, "sl")):
-        if target is not None:  # the brackets: reduce-only market triggers on the other side
-            wires.append(signing.order_wire(asset, order.side != "buy", order.size, target, True, None,
-                                            trigger=(target, tpsl)))
+    try:
+        wires = [signing.order_wire(asset, order.side == "buy", order.size, price, order.reduce_only, order.cloid,
+                                    "Gtc" if order.order_type == "limit" else "Ioc")]
+        for target, tpsl in ((order.take_profit, "tp"), (order.stop_loss, "sl")):
+            if target is not None:  # the brackets: reduce-only market triggers on the other side
+                wires.append(signing.order_wire(asset, order.side != "buy", order.size, target, True, None,
+                                                trigger=(target, tpsl)))
+    except (ValueError, TypeError) as error:  # not representable exactly on the wire: never rounded silently
+        return _refuse(conn, order, verdicts + [("live_wire", False, f"not sendable exactly: {error}")], now)
     action = signing.order_action(wires, "normalTpsl" if len(wires) > 1 else "na")
     with transaction(conn):  # the kill switch, read right before the order is signed and sent
         switch = engaged_switch(conn, order.clone_id)
