@@ -53,6 +53,10 @@ def test_an_approved_clone_places_fills_and_reconciles_through_the_tick(live):
     assert len(fake.applied_orders) == 4 and all(w["c"].startswith("0x") for w in fake.applied_orders)
     cloids = {c for (c,) in conn.execute("SELECT client_order_id FROM orders")}
     assert {w["c"] for w in fake.applied_orders} == cloids  # the runtime's deterministic client order ids
+    nonces = [r["nonce"] for r in fake.requests if r["action"]["type"] == "order"]
+    assert nonces == sorted(set(nonces)) and len(nonces) == 4  # one clock ms, yet unique and increasing
+    assert all(len(r["action"]["orders"]) == 3 and r["action"]["grouping"] == "normalTpsl"  # with TP and SL
+               for r in fake.requests if r["action"]["type"] == "order")
     assert conn.execute("SELECT COUNT(*) FROM orders WHERE status = 'filled'").fetchone() == (4,)
     account_id = conn.execute("SELECT account_id FROM paper_accounts WHERE clone_id = 1 AND context_label = ?",
                               (LIVE_CONTEXT,)).fetchone()[0]
@@ -233,3 +237,14 @@ def test_an_approval_not_signed_by_the_owner_is_refused_and_not_forwarded(tradin
         assert agent is None and "expired" in why
         assert conn.execute("SELECT status, key_ciphertext FROM live_agents WHERE clone_id = 1").fetchone() == \
             ("expired", None)
+
+
+def test_an_exchange_that_is_down_fails_the_runs_and_sends_nothing(live):
+    runtime, fake, _ = live
+    from clash_pipeline.live.client import ExchangeClient
+
+    runtime.venue = dataclasses.replace(runtime.venue, client=ExchangeClient("http://127.0.0.1:9", 0.3))
+    report = runtime.tick()
+    assert report.counts()["failed"] == 4 and fake.applied_orders == []
+    assert all("ExchangeError" in o.error for o in report.outcomes)
+    assert runtime.conn.execute("SELECT COUNT(*) FROM live_orders").fetchone() == (0,)
