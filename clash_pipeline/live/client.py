@@ -60,6 +60,3 @@ class ExchangeClient:
 
     def all_mids(self) -> dict[str, str]:
         return self.info({"type": "allMids"})
-
-    def close(self) -> None:
-        self._http.close()
