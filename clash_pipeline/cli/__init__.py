@@ -12,7 +12,7 @@ import sys
 import warnings
 from typing import NoReturn
 
-from clash_pipeline.cli import arena, catalog, demo, market, serve, strategy, trading
+from clash_pipeline.cli import arena, catalog, demo, lake, live, market, serve, strategy, trading
 from clash_pipeline.cli.common import report_error
 
 GLOBAL_FLAGS = {"--verbose": "verbose", "-v": "verbose", "--quiet": "quiet", "-q": "quiet"}
@@ -37,10 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines (anywhere on the line)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    for module in (demo, market, strategy, trading, arena, catalog, serve):
+    for module in (demo, market, strategy, trading, arena, catalog, lake, live, serve):
         module.register(commands)
-    from clash_pipeline.cli.lake import register as register_lake  # the lake (kept apart: merges cleanly)
-    register_lake(commands)
     return parser
 
 

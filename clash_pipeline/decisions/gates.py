@@ -36,7 +36,7 @@ class GlobalBounds:
     limit_band_pct: float = 5.0
     freshness_cadences: float = 2.0
     drawdown_stop_pct: float = 25.0
-    execution_mode: str = "dry_run"
+    execution_mode: str = "dry_run"  # dry_run | exchange (only the live runtime sets it: clash_pipeline.live)
 
 
 @dataclass(frozen=True)
@@ -114,9 +114,11 @@ def run_gates(gi: GateInput, bounds: GlobalBounds = GlobalBounds()) -> GateRepor
     action, controls = gi.action, gi.controls
     report.check("asset_enabled", gi.enabled, f"{gi.coin} is enabled for this strategy" if gi.enabled else
                  f"{gi.coin} is not among the strategy's enabled assets")
-    report.check("dry_run_only", bounds.execution_mode == "dry_run",
+    report.check("dry_run_only", bounds.execution_mode in ("dry_run", "exchange"),
                  "dry-run execution" if bounds.execution_mode == "dry_run" else
-                 f"execution mode {bounds.execution_mode!r} refused: only dry_run is allowed")
+                 "live execution (live-exchange): the live gates run again right before sending"
+                 if bounds.execution_mode == "exchange" else
+                 f"execution mode {bounds.execution_mode!r} refused: only dry_run and exchange are allowed")
     limit_age = bounds.freshness_cadences * gi.cadence_ms
     age = None if gi.newest_context_ms is None else gi.as_of_ms - gi.newest_context_ms
     report.check("context_fresh", age is not None and age <= limit_age,

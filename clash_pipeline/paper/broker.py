@@ -140,7 +140,8 @@ class Broker:
         write an equity point: one transaction per account."""
         if account_ids is None:  # every open account trading now (a backtest marks its own, at its own ticks)
             account_ids = [a for (a,) in self.conn.execute(
-                "SELECT account_id FROM paper_accounts WHERE stopped = 0 AND context_label NOT LIKE 'backtest:%'")]
+                "SELECT account_id FROM paper_accounts WHERE stopped = 0 AND context_label NOT LIKE 'backtest:%' "
+                "AND context_label != 'live-exchange'")]  # the exchange marks live accounts (live.reconcile)
         results = []
         for account_id in account_ids:
             with transaction(self.conn):
