@@ -180,7 +180,7 @@ TABLES: tuple[LakeTable, ...] = (
     LakeTable("clones", Kind.REFERENCE, ("clone_id",), "created_ms", pa.schema([
         req("clone_id", INT), req("name", TEXT), opt("avatar_url", TEXT), opt("bio", TEXT),
         req("control_mode", TEXT), req("status", TEXT), req("active_version", INT), req("created_ms", INT),
-        opt("creator", TEXT),
+        opt("creator", TEXT), opt("name_skeleton", TEXT), opt("name_fold_skeleton", TEXT),
     ])),
     LakeTable("graph_versions", Kind.REFERENCE, ("clone_id", "version"), "created_ms", pa.schema([
         req("clone_id", INT), req("version", INT), req("graph_json", TEXT), req("layout_json", TEXT),
