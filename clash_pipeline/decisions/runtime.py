@@ -28,6 +28,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -35,7 +36,7 @@ from decimal import Decimal
 import orjson
 
 from clash_pipeline.archive.outbox import Outbox
-from clash_pipeline.decisions.engines import EngineRequest, Proposal, make_engine
+from clash_pipeline.decisions.engines import Engine, EngineRequest, Proposal, make_engine
 from clash_pipeline.decisions.gates import (
     AssetRules,
     GateInput,
@@ -97,8 +98,25 @@ class Outcome:
 
 
 @dataclass
+class Prepared:
+    """A run read and ready for its engine: what the engine is asked and what the gates will need."""
+
+    run_id: int
+    due: Due
+    attempt: int
+    started: float
+    prompt: TradingPromptBlock
+    engine: Engine
+    enabled: bool
+    request: EngineRequest
+    account: dict
+    reads: tuple
+
+
+@dataclass
 class TickReport:
     due: int = 0
+    max_in_flight: int = 0                                 # the most model calls in flight at once
     claimed: int = 0
     resumed: int = 0
     outcomes: list[Outcome] = field(default_factory=list)
@@ -121,7 +139,8 @@ class DecisionRuntime:
     def __init__(self, conn: sqlite3.Connection, outbox: Outbox, *, clock: Callable[[], int] = now_ms,
                  bounds: GlobalBounds = GlobalBounds(), engine_settings: dict | None = None,
                  context_label: str = "live", worker: str | None = None, fills: FillConfig = FillConfig(),
-                 cadence: str | None = None, lease_ms: int = LEASE_MS, heartbeat_s: float | None = None) -> None:
+                 cadence: str | None = None, lease_ms: int = LEASE_MS, heartbeat_s: float | None = None,
+                 max_workers: int = 64) -> None:
         self.conn, self.outbox, self.clock, self.bounds = conn, outbox, clock, bounds
         self.fills, self.broker = fills, Broker(conn, fills)
         self.cadence = cadence  # a backtest's cadence overrides the prompt blocks' own
@@ -130,6 +149,7 @@ class DecisionRuntime:
         self.context = context_label
         self.worker = worker or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self.lease_ms = lease_ms
+        self.max_workers = max_workers  # threads for concurrent engines; each engine bounds its models itself
         self.heartbeat_s = heartbeat_s if heartbeat_s is not None else lease_ms / 3 / 1000
         self.skipped: dict[int, str] = {}
         self._compiled: dict[tuple[int, int], tuple[CompiledGraph, dict]] = {}
@@ -228,6 +248,15 @@ class DecisionRuntime:
         return self._engines[name]
 
     def decide(self, run_id: int, d: Due, attempt: int = 1) -> Outcome:
+        """One run, start to end, in this thread."""
+        prepared = self.prepare(run_id, d, attempt)
+        if isinstance(prepared, Outcome):
+            return prepared
+        return self.conclude(prepared, self._propose(prepared))
+
+    def prepare(self, run_id: int, d: Due, attempt: int = 1) -> Prepared | Outcome:
+        """Everything the engine and the gates read from the database (this thread's connection): the packet,
+        the account, the gates' inputs. A failed Outcome if any of it fails."""
         started = time.perf_counter()
         try:
             compiled, blocks = self._plans(d.clone_id, d.version)
@@ -238,8 +267,29 @@ class DecisionRuntime:
             account = self._account_state(d, clone_block.account_size_usd)
             request = EngineRequest(d.clone_id, d.prompt_id, d.coin, prompt.model, prompt.prompt, packet,
                                     account["equity"], prompt.controls)
-            proposal = self._engine(prompt.engine).propose(request)
-            gate_input = self._gate_input(d, prompt, plan is not None, proposal, packet, account)
+            reads = self._gate_reads(d)
+            return Prepared(run_id, d, attempt, started, prompt, self._engine(prompt.engine), plan is not None,
+                            request, account, reads)
+        except Exception as error:  # a run always ends in a clear state
+            log.exception("decision run %s failed", run_id)
+            return Outcome(run_id, d, "failed", error=_one_line(error),
+                           elapsed_ms=(time.perf_counter() - started) * 1000, attempt=attempt)
+
+    def _propose(self, prepared: Prepared) -> Proposal | BaseException:
+        """The engine's proposal (any thread: engines read no database); an error is returned, not raised."""
+        try:
+            return prepared.engine.propose(prepared.request)
+        except Exception as error:
+            return error
+
+    def conclude(self, prepared: Prepared, proposal: Proposal | BaseException) -> Outcome:
+        """Gates, the fill and the payload of a proposal (this thread's connection)."""
+        run_id, d, attempt, started = prepared.run_id, prepared.due, prepared.attempt, prepared.started
+        try:
+            if isinstance(proposal, BaseException):
+                raise proposal
+            prompt, packet, account = prepared.prompt, prepared.request.packet, prepared.account
+            gate_input = self._gate_input(d, prompt, prepared.enabled, proposal, packet, account, prepared.reads)
             gates = run_gates(gate_input, self.bounds)
             status = "held" if gates.passed and gates.order is None else "ordered" if gates.passed else "rejected"
             fill = snap = None
@@ -258,7 +308,7 @@ class DecisionRuntime:
             return Outcome(run_id, d, status, proposal, gates, fill, snap, payload=payload,
                            elapsed_ms=(time.perf_counter() - started) * 1000, attempt=attempt)
         except Exception as error:  # a run always ends in a clear state
-            log.exception("decision run %s failed", run_id)
+            log.error("decision run %s failed: %s", run_id, _one_line(error), exc_info=error)
             return Outcome(run_id, d, "failed", error=_one_line(error),
                            elapsed_ms=(time.perf_counter() - started) * 1000, attempt=attempt)
 
@@ -277,11 +327,9 @@ class DecisionRuntime:
                 "position": position.size if position else Decimal(0),
                 "drawdown": 100.0 if stopped else float(drawdown or 0.0)}
 
-    def _gate_input(self, d: Due, prompt: TradingPromptBlock, enabled: bool, proposal: Proposal, packet: dict,
-                    account: dict) -> GateInput:
-        if not self._rules:
-            self._rules = load_asset_rules(self.conn)
-        rules = self._rules.get(d.coin)
+    def _gate_reads(self, d: Due) -> tuple:
+        """What the gates read from the database besides the proposal: the mid, the clone's orders in the last
+        hour (count, last), an engaged kill switch."""
         mid = self.conn.execute(LAST_PRICE, last_price_params(d.coin, d.tick_ms)).fetchone()
         orders = self.conn.execute(
             "SELECT COUNT(*), MAX(o.created_ms) FROM orders o JOIN decision_runs r USING (run_id) WHERE o.clone_id = ? "
@@ -290,13 +338,20 @@ class DecisionRuntime:
         switch = self.conn.execute(
             "SELECT scope || ': ' || COALESCE(reason, '') FROM kill_switches WHERE engaged = 1 AND scope IN "
             "('global', ?) ORDER BY scope LIMIT 1", (f"clone:{d.clone_id}",)).fetchone()
+        return (mid[0] if mid else None, orders[0], orders[1], switch[0] if switch else None)
+
+    def _gate_input(self, d: Due, prompt: TradingPromptBlock, enabled: bool, proposal: Proposal, packet: dict,
+                    account: dict, reads: tuple) -> GateInput:
+        if not self._rules:
+            self._rules = load_asset_rules(self.conn)
+        mid, orders_last_hour, last_order_ms, switch = reads
         return GateInput(
             action=proposal.action, reply_status=proposal.reply_status, reply_error=proposal.error, coin=d.coin,
             enabled=enabled, controls=prompt.controls,
-            rules=rules, mid=mid[0] if mid else None, as_of_ms=d.tick_ms,
+            rules=self._rules.get(d.coin), mid=mid, as_of_ms=d.tick_ms,
             newest_context_ms=_newest_market_stamp(packet), cadence_ms=interval_ms(self.cadence or prompt.cadence),
-            equity_usd=account["equity"], position_size=account["position"], orders_last_hour=orders[0],
-            last_order_ms=orders[1], kill_switch=switch[0] if switch else None, drawdown_pct=account["drawdown"],
+            equity_usd=account["equity"], position_size=account["position"], orders_last_hour=orders_last_hour,
+            last_order_ms=last_order_ms, kill_switch=switch, drawdown_pct=account["drawdown"],
         )
 
     # -- recording --------------------------------------------------------------------------------------------
@@ -414,6 +469,10 @@ class DecisionRuntime:
 
     # -- a pass -----------------------------------------------------------------------------------------------
     def run(self, due: list[Due], on_batch: Callable[[list[Outcome]], None] | None = None) -> TickReport:
+        """Claim what is due, then stream it: this thread prepares each run (database reads) and concludes it
+        (gates, fill); proposals of `concurrent` engines (model calls) run on a pool of threads, bounded per
+        model by the engine; every BATCH outcomes are recorded in one transaction, here, and their payloads
+        dropped (memory stays flat in the size of the tick)."""
         report = TickReport(due=len(due), skipped=dict(self.skipped))
         self._rules = load_asset_rules(self.conn)  # the exchange's rules, read once per pass
         self._universe = None
@@ -421,15 +480,47 @@ class DecisionRuntime:
         claimed = self.claim(due)
         report.claimed, report.resumed = len(claimed), len(resumed)
         work = resumed + claimed
-        with self._heartbeat(bool(work)):
-            for start in range(0, len(work), BATCH):
-                outcomes = [self.decide(c.run_id, c.due, c.attempt) for c in work[start : start + BATCH]]
-                lost = set(self.record(outcomes))
+        done: list[Outcome] = []
+
+        def flush(final: bool = False) -> None:
+            while len(done) >= BATCH or (final and done):
+                batch = done[:BATCH]
+                del done[:BATCH]
+                lost = set(self.record(batch))
                 report.lost += sorted(lost)
-                outcomes = [o for o in outcomes if o.run_id not in lost]
-                report.outcomes += outcomes
+                batch = [o for o in batch if o.run_id not in lost]
+                for o in batch:
+                    o.payload, o.snapshot = {}, None  # archived and recorded: nothing keeps them
+                report.outcomes += batch
                 if on_batch:
-                    on_batch(outcomes)
+                    on_batch(batch)
+
+        with self._heartbeat(bool(work)), ThreadPoolExecutor(self.max_workers, "decision-engine") as pool:
+            pending: dict[Future, Prepared] = {}
+
+            def settle(block: bool) -> None:
+                if not pending:
+                    return
+                finished, _ = wait(pending, timeout=None if block else 0, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    done.append(self.conclude(pending.pop(future), future.result()))
+
+            for claim in work:
+                prepared = self.prepare(claim.run_id, claim.due, claim.attempt)
+                if isinstance(prepared, Outcome):
+                    done.append(prepared)
+                elif getattr(prepared.engine, "concurrent", False):
+                    pending[pool.submit(self._propose, prepared)] = prepared
+                else:
+                    done.append(self.conclude(prepared, self._propose(prepared)))
+                settle(block=len(pending) >= 2 * self.max_workers)
+                flush()
+            while pending:
+                settle(block=True)
+                flush()
+            flush(final=True)
+        report.max_in_flight = max((g.max_in_flight_seen for e in self._engines.values()
+                                    for g in getattr(e, "gates", {}).values()), default=0)
         return report
 
     @contextmanager
