@@ -47,9 +47,13 @@ from clash_pipeline.decisions.gates import (
 )
 from clash_pipeline.market.exchange_rules import dec
 from clash_pipeline.memory.db import connect, transaction
+from clash_pipeline.orders import lifecycle
+from clash_pipeline.orders.enums import FillStatus, OrderType, Side
+from clash_pipeline.orders.lifecycle import NewOrder
 from clash_pipeline.paper.broker import Broker
 from clash_pipeline.paper.fills import Fill, FillConfig, OrderSpec, Snapshot, fill_order
 from clash_pipeline.paper.market import LAST_PRICE, last_price_params, snapshot
+from clash_pipeline.paper.positions import shown_price
 from clash_pipeline.strategy.graph import TradingCloneBlock, TradingPromptBlock
 from clash_pipeline.strategy.packet import build_packet
 from clash_pipeline.strategy.plan import AssetPlan, CompiledGraph, compile_graph
@@ -439,32 +443,23 @@ class DecisionRuntime:
                                   [(o.run_id, gate, int(passed), detail) for gate, passed, detail in o.gates.verdicts])
         if o.status == "ordered":
             order = o.gates.order
-            cloid = client_order_id(d.clone_id, d.prompt_id, d.coin, d.tick_ms, self.context)
-            order_id = self.conn.execute(
-                "INSERT INTO orders (run_id, clone_id, coin, side, size, price, order_type, reduce_only, take_profit, "
-                "stop_loss, client_order_id, status, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                "'dry_run_open', ?) ON CONFLICT (run_id) DO NOTHING RETURNING order_id",
-                (o.run_id, d.clone_id, d.coin, order.side, str(order.size), _text(order.price), order.order_type,
-                 int(order.reduce_only), _text(order.take_profit), _text(order.stop_loss), cloid, stamp)).fetchone()
-            detail = f"{order.side} {order.size} {d.coin} {order.order_type}" + (f" @ {order.price}" if order.price else "")
-            detail += " (isolated margin)" if order.margin_mode == "isolated" else ""  # also the margin_mode gate
-            self.conn.execute("INSERT INTO execution_events (run_id, order_id, kind, detail, created_ms) VALUES "
-                              "(?, ?, 'order_created', ?, ?) ON CONFLICT DO NOTHING",
-                              (o.run_id, order_id[0] if order_id else None, detail, stamp))
-            if order_id and o.fill is not None:
-                leverage = p.action.leverage
-                self.broker.execute_order(order_id[0], account_id, o.fill, o.snapshot, d.tick_ms,
-                                          None if leverage is None else dec(leverage))
-                kind = {"filled": "order_filled", "partial": "order_partially_filled",
-                        "rejected": "order_rejected", "resting": "order_resting"}[o.fill.status]
-                self.conn.execute("INSERT INTO execution_events (run_id, order_id, kind, detail, created_ms) VALUES "
-                                  "(?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                                  (o.run_id, order_id[0], kind, f"{o.fill.size} @ {o.fill.price} ({o.fill.source}); "
-                                   + "; ".join(o.fill.notes), stamp))
+            order_id = lifecycle.create_order(self.conn, NewOrder(
+                o.run_id, d.clone_id, d.coin, Side(order.side), order.size, OrderType(order.order_type),
+                client_order_id(d.clone_id, d.prompt_id, d.coin, d.tick_ms, self.context), order.price,
+                order.reduce_only, order.take_profit, order.stop_loss, order.margin_mode == "isolated"), stamp)
+            if o.fill is not None:
+                fill = o.fill
+                if fill.status in (FillStatus.FILLED, FillStatus.PARTIAL):
+                    leverage = p.action.leverage
+                    self.broker.book_fill(account_id, "order", d.coin, order.side, fill, o.snapshot, d.tick_ms,
+                                          order_id, None if leverage is None else dec(leverage), order.stop_loss,
+                                          order.take_profit)
+                price = "" if fill.price is None else f" @ {shown_price(fill.price)}"
+                lifecycle.apply_fill(self.conn, order_id, FillStatus(fill.status), f"{fill.size}{price} "
+                                     f"({fill.source}); " + "; ".join(fill.notes), fill.unfilled, stamp)
         elif o.status == "rejected" and p and p.action and p.action.trades:
-            failed = "; ".join(f"{g}: {why}" for g, ok, why in o.gates.verdicts if not ok)
-            self.conn.execute("INSERT INTO execution_events (run_id, kind, detail, created_ms) VALUES "
-                              "(?, 'order_rejected', ?, ?) ON CONFLICT DO NOTHING", (o.run_id, failed, stamp))
+            lifecycle.reject_run(self.conn, o.run_id, "; ".join(f"{g}: {why}" for g, ok, why in o.gates.verdicts
+                                                                if not ok), stamp)
         return True
 
     # -- a pass -----------------------------------------------------------------------------------------------
@@ -583,7 +578,4 @@ def _newest_market_stamp(packet: dict) -> int | None:
               for read in channel["reads"].values() for row in read["rows"][-1:]]
     return max(stamps, default=None)
 
-
-def _text(value: Decimal | None) -> str | None:
-    return None if value is None else str(value)
 
