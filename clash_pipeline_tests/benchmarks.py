@@ -361,7 +361,7 @@ def bench_paper(folder: Path) -> None:
     from clash_pipeline.archive.outbox import Outbox
     from clash_pipeline.archive.store import LocalStore
     from clash_pipeline.memory.db import transaction
-    from clash_pipeline.paper.backtest import run_backtest
+    from clash_pipeline.decisions.backtest import run_backtest
     from clash_pipeline.paper.broker import Broker
     from clash_pipeline.paper.fills import OrderSpec, fill_order
     from clash_pipeline.paper.market import snapshot

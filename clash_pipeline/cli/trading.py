@@ -111,7 +111,7 @@ def cmd_accounts(args: argparse.Namespace) -> int:
 
 def cmd_backtest(args: argparse.Namespace) -> int:
     from clash_pipeline.decisions.service import runtime_for
-    from clash_pipeline.paper.backtest import run_backtest
+    from clash_pipeline.decisions.backtest import run_backtest
     from clash_pipeline.timeutil import DAY_MS, day_start_ms
 
     runtime = runtime_for(load_settings())
@@ -124,7 +124,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
 def cmd_replay(args: argparse.Namespace) -> int:
     from clash_pipeline.decisions.service import runtime_for
-    from clash_pipeline.paper.replay import replay_run
+    from clash_pipeline.decisions.replay import replay_run
 
     runtime = runtime_for(load_settings())
     result = replay_run(runtime.conn, runtime.outbox, args.run_id)

@@ -23,6 +23,7 @@ from clash_pipeline.market.exchange_rules import (
     round_size,
     valid_price,
 )
+from clash_pipeline.paper.broker import DRAWDOWN_STOP_PCT
 from clash_pipeline.strategy.graph import ExecutionControls
 
 
@@ -35,7 +36,7 @@ class GlobalBounds:
     max_orders_per_hour: int = 60
     limit_band_pct: float = 5.0
     freshness_cadences: float = 2.0
-    drawdown_stop_pct: float = 25.0
+    drawdown_stop_pct: float = float(DRAWDOWN_STOP_PCT)  # the broker's stop on marks too
     execution_mode: str = "dry_run"
 
 

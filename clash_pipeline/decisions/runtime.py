@@ -36,6 +36,7 @@ from decimal import Decimal
 import orjson
 
 from clash_pipeline.archive.outbox import Outbox
+from clash_pipeline.decisions.derive import derive
 from clash_pipeline.decisions.engines import Engine, EngineRequest, Proposal, make_engine
 from clash_pipeline.decisions.gates import (
     AssetRules,
@@ -43,7 +44,6 @@ from clash_pipeline.decisions.gates import (
     GateReport,
     GlobalBounds,
     gate_input_to_dict,
-    run_gates,
 )
 from clash_pipeline.market.exchange_rules import dec
 from clash_pipeline.memory.db import connect, transaction
@@ -51,7 +51,7 @@ from clash_pipeline.orders import lifecycle
 from clash_pipeline.orders.enums import FillStatus, OrderType, Side
 from clash_pipeline.orders.lifecycle import NewOrder
 from clash_pipeline.paper.broker import Broker
-from clash_pipeline.paper.fills import Fill, FillConfig, OrderSpec, Snapshot, fill_order
+from clash_pipeline.paper.fills import Fill, FillConfig, Snapshot
 from clash_pipeline.paper.market import LAST_PRICE, last_price_params, snapshot
 from clash_pipeline.paper.positions import shown_price
 from clash_pipeline.strategy.graph import TradingCloneBlock, TradingPromptBlock
@@ -146,7 +146,8 @@ class DecisionRuntime:
                  cadence: str | None = None, lease_ms: int = LEASE_MS, heartbeat_s: float | None = None,
                  max_workers: int = 64) -> None:
         self.conn, self.outbox, self.clock, self.bounds = conn, outbox, clock, bounds
-        self.fills, self.broker = fills, Broker(conn, fills)
+        # one drawdown stop (the gate's bound and the mark's stop) and one fill config, for every order and mark
+        self.fills, self.broker = fills, Broker(conn, fills, Decimal(str(bounds.drawdown_stop_pct)))
         self.cadence = cadence  # a backtest's cadence overrides the prompt blocks' own
         self._bounds, self._fill_config = dataclasses.asdict(bounds), fills.as_dict()  # archived with every run
         self.engine_settings = engine_settings or {}
@@ -294,13 +295,8 @@ class DecisionRuntime:
                 raise proposal
             prompt, packet, account = prepared.prompt, prepared.request.packet, prepared.account
             gate_input = self._gate_input(d, prompt, prepared.enabled, proposal, packet, account, prepared.reads)
-            gates = run_gates(gate_input, self.bounds)
-            status = "held" if gates.passed and gates.order is None else "ordered" if gates.passed else "rejected"
-            fill = snap = None
-            if gates.order is not None:
-                snap = snapshot(self.conn, d.coin, d.tick_ms)
-                order = gates.order
-                fill = fill_order(OrderSpec(order.side, order.size, order.order_type, order.price), snap, self.fills)
+            derived = derive(gate_input, self.bounds, lambda: snapshot(self.conn, d.coin, d.tick_ms), self.fills)
+            status, gates, snap, fill = str(derived.verdict), derived.gates, derived.snapshot, derived.fill
             # The context, and the prompt's parts (`prompting.assemble` rebuilds the exact messages from them);
             # the gate input, the fill's snapshot and config too, so `clash replay` needs nothing else.
             payload = {"context": packet, "strategy_prompt": prompt.prompt, "equity_usd": account["equity"],

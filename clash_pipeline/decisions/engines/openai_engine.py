@@ -27,6 +27,7 @@ RESPONSE_FORMAT = {"type": "json_schema",
 class OpenAIEngine:
     name = "openai"
     concurrent = True
+    needs_model = True
 
     def __init__(self, base_url: str | None = None, api_key: str | None = None, timeout_s: float = 30.0,
                  max_retries: int = 2, max_in_flight: int = 32, requests_per_minute: int | None = None,
