@@ -144,7 +144,7 @@ class DecisionRuntime:
                  bounds: GlobalBounds = GlobalBounds(), engine_settings: dict | None = None,
                  context_label: str = "live", worker: str | None = None, fills: FillConfig = FillConfig(),
                  cadence: str | None = None, lease_ms: int = LEASE_MS, heartbeat_s: float | None = None,
-                 max_workers: int = 64) -> None:
+                 max_workers: int = 64, defer_payloads: bool = False) -> None:
         self.conn, self.outbox, self.clock, self.bounds = conn, outbox, clock, bounds
         # one drawdown stop (the gate's bound and the mark's stop) and one fill config, for every order and mark
         self.fills, self.broker = fills, Broker(conn, fills, Decimal(str(bounds.drawdown_stop_pct)))
@@ -155,6 +155,8 @@ class DecisionRuntime:
         self.worker = worker or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self.lease_ms = lease_ms
         self.max_workers = max_workers  # threads for concurrent engines; each engine bounds its models itself
+        self.defer_payloads = defer_payloads  # backtests: archive payloads every N ticks (flush_payloads)
+        self._deferred: dict[int, bytes] = {}
         self.heartbeat_s = heartbeat_s if heartbeat_s is not None else lease_ms / 3 / 1000
         self.skipped: dict[int, str] = {}
         self._compiled: dict[tuple[int, int], tuple[CompiledGraph, dict]] = {}
@@ -388,9 +390,18 @@ class DecisionRuntime:
 
     def _enqueue(self, outcomes: list[Outcome]) -> dict[int, object]:
         """The archive ref of each outcome's payload: one object per batch (per run if the batch will not
-        serialize; a payload that will not serialize is dropped and its run fails)."""
+        serialize; a payload that will not serialize is dropped and its run fails). Deferred (`defer_payloads`,
+        backtests): kept serialized until `flush_payloads`, which archives them as one object."""
         with_payload = [o for o in outcomes if o.payload]
         if not with_payload:
+            return {}
+        if self.defer_payloads:
+            for o in with_payload:
+                try:
+                    self._deferred[o.run_id] = orjson.dumps(o.payload, default=str)
+                except (TypeError, ValueError, orjson.JSONEncodeError) as error:
+                    o.status, o.error, o.gates, o.fill = "failed", f"payload not archivable: {_one_line(error)}", \
+                        None, None
             return {}
         name = f"batch={outcomes[0].run_id}-{outcomes[-1].run_id}"
         try:
@@ -407,6 +418,19 @@ class DecisionRuntime:
             except (TypeError, ValueError, orjson.JSONEncodeError) as error:
                 o.status, o.error, o.gates, o.fill = "failed", f"payload not archivable: {_one_line(error)}", None, None
         return refs
+
+    def flush_payloads(self) -> int:
+        """Archive the deferred payloads as one object and point their runs at it; the number archived."""
+        if not self._deferred:
+            return 0
+        ids = sorted(self._deferred)
+        body = b"{" + b",".join(b'"%d":%s' % (run_id, self._deferred[run_id]) for run_id in ids) + b"}"
+        ref = self.outbox.enqueue("decision-payloads", [f"batch={ids[0]}-{ids[-1]}"], body)
+        with transaction(self.conn):
+            self.conn.executemany("UPDATE decision_runs SET payload_key = ?, payload_sha256 = ? WHERE run_id = ?",
+                                  [(ref.key, ref.sha256, run_id) for run_id in ids])
+        self._deferred.clear()
+        return len(ids)
 
     def _record_one(self, o: Outcome, ref, stamp: int) -> bool:
         """Write one run, only if this worker's claim still holds it (False, and nothing written, if not)."""
