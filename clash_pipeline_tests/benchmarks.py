@@ -352,6 +352,44 @@ def bench_model_tick(folder: Path, clones: int = 100, delay_s: float = 0.3) -> N
           f"{per_call * pairs / elapsed:.1f}x measured  (target <= 15 s, >= 20x)")
 
 
+TICK_RSS_SCRIPT = """
+import resource, sys, time
+from pathlib import Path
+from clash_pipeline.archive.archive import Archive
+from clash_pipeline.archive.outbox import Outbox
+from clash_pipeline.archive.store import LocalStore
+from clash_pipeline.decisions.runtime import DecisionRuntime
+from clash_pipeline.memory.db import open_memory
+folder, now = Path(sys.argv[1]), int(sys.argv[2])
+conn = open_memory(folder / "rss.sqlite")
+runtime = DecisionRuntime(conn, Outbox(folder / "outbox-rss", conn, Archive(LocalStore(folder / "a"))), clock=lambda: now)
+start = time.perf_counter()
+report = runtime.tick()
+print(len(report.outcomes), time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def bench_tick_memory(folder: Path, clones: int = 2000) -> None:
+    """Peak RSS of one tick of 20,000 hold pairs (2,000 clones x 10 assets), in a process of its own."""
+    import subprocess
+    import sys
+
+    from clash_pipeline.strategy import modes, store
+
+    source, now = _market_memory(folder)
+    source.execute("VACUUM INTO ?", (str(folder / "rss.sqlite"),))
+    conn = open_memory(folder / "rss.sqlite")
+    graph = modes.custom_graph(list(COINS), {"hyperliquid": "price_action"}, "15m", engine="hold")
+    for i in range(clones):
+        store.create_clone(conn, f"rss-{i}", graph, "custom")
+    conn.close()
+    out = subprocess.run([sys.executable, "-c", TICK_RSS_SCRIPT, str(folder), str(now)], capture_output=True,
+                         text=True, check=True).stdout.split()
+    pairs, elapsed, rss_kb = int(out[0]), float(out[1]), int(out[2])
+    print(f"one tick of {pairs:,} hold pairs in its own process: peak RSS {rss_kb / 1024:,.0f} MB, {elapsed:.1f} s "
+          f"({pairs / elapsed:,.0f}/s)  (target < 300 MB)")
+
+
 def bench_paper(folder: Path) -> None:
     """Fills through the full path (order -> fill -> position -> ledger) beside the same SQLite writes alone;
     a mark of 1,000 accounts x 10 positions; a 30-day backtest at 15m over 10 assets."""
@@ -492,7 +530,7 @@ def bench_archive(folder: Path, count: int = 300) -> None:
 
 
 BENCHES = {"candles": bench_candle_path, "sources": bench_context_sources, "strategy": bench_strategy,
-           "decisions": bench_decisions, "model_tick": bench_model_tick, "paper": bench_paper,
+           "decisions": bench_decisions, "model_tick": bench_model_tick, "tick_memory": bench_tick_memory, "paper": bench_paper,
            "archive": bench_archive, "backfill": bench_dagster_backfill}
 
 

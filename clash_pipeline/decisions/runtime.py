@@ -27,6 +27,7 @@ import socket
 import sqlite3
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
@@ -65,6 +66,7 @@ log = logging.getLogger("clash_pipeline")
 LEASE_MS = 5 * 60_000
 MAX_ATTEMPTS = 3
 BATCH = 100
+PACKET_CACHE = 256
 
 
 @dataclass(frozen=True)
@@ -157,23 +159,35 @@ class DecisionRuntime:
         self.max_workers = max_workers  # threads for concurrent engines; each engine bounds its models itself
         self.defer_payloads = defer_payloads  # backtests: archive payloads every N ticks (flush_payloads)
         self._deferred: dict[int, bytes] = {}
+        self._packets: OrderedDict[tuple, dict] = OrderedDict()
         self.heartbeat_s = heartbeat_s if heartbeat_s is not None else lease_ms / 3 / 1000
         self.skipped: dict[int, str] = {}
         self._compiled: dict[tuple[int, int], tuple[CompiledGraph, dict]] = {}
+        self._by_graph_hash: dict[str, tuple[CompiledGraph, dict]] = {}
         self._engines: dict[str, object] = {}
         self._rules: dict[str, AssetRules] = {}
         self._universe: Universe | None = None  # loaded once per pass for the clones compiled in it
 
     # -- what is due ------------------------------------------------------------------------------------------
     def _plans(self, clone_id: int, version: int) -> tuple[CompiledGraph, dict]:
-        """A clone version's compiled plans and blocks, compiled once per process."""
+        """A clone version's compiled plans and blocks, compiled once per process and shared by every clone
+        version whose stored graph is the same (by its hash: clones made from one preset compile once)."""
         key = (clone_id, version)
         if key not in self._compiled:  # a graph that does not load raises (GraphInvalid) and is tried again later
-            clone = get_clone(self.conn, clone_id, version)
-            if self._universe is None:
-                self._universe = Universe.load(self.conn)
-            compiled = compile_graph(clone.graph, self._universe)
-            self._compiled[key] = (compiled, {b.id: b for b in clone.graph.blocks})
+            stored = self.conn.execute("SELECT graph_json FROM graph_versions WHERE clone_id = ? AND version = ?",
+                                       (clone_id, version)).fetchone()
+            digest = hashlib.sha256(stored[0].encode()).hexdigest() if stored else None
+            if digest is None or digest not in self._by_graph_hash:
+                clone = get_clone(self.conn, clone_id, version)
+                if self._universe is None:
+                    self._universe = Universe.load(self.conn)
+                compiled = compile_graph(clone.graph, self._universe)
+                if digest is not None:
+                    self._by_graph_hash[digest] = (compiled, {b.id: b for b in clone.graph.blocks})
+                else:
+                    self._compiled[key] = (compiled, {b.id: b for b in clone.graph.blocks})
+                    return self._compiled[key]
+            self._compiled[key] = self._by_graph_hash[digest]
         return self._compiled[key]
 
     def due(self, clone_ids: Iterable[int] | None = None, coin: str | None = None, force: bool = False) -> list[Due]:
@@ -270,7 +284,7 @@ class DecisionRuntime:
             prompt: TradingPromptBlock = blocks[d.prompt_id]
             clone_block = next(b for b in blocks.values() if isinstance(b, TradingCloneBlock))
             plan = _asset_plan(compiled, d)
-            packet = build_packet(self.conn, plan, d.tick_ms) if plan else {"channels": {}}
+            packet = self._packet(plan, d.tick_ms) if plan else {"channels": {}}
             account = self._account_state(d, clone_block.account_size_usd)
             request = EngineRequest(d.clone_id, d.prompt_id, d.coin, prompt.model, prompt.prompt, packet,
                                     account["equity"], prompt.controls)
@@ -313,6 +327,20 @@ class DecisionRuntime:
             log.error("decision run %s failed: %s", run_id, _one_line(error), exc_info=error)
             return Outcome(run_id, d, "failed", error=_one_line(error),
                            elapsed_ms=(time.perf_counter() - started) * 1000, attempt=attempt)
+
+    def _packet(self, plan: AssetPlan, tick_ms: int) -> dict:
+        """The packet of a plan as of a tick; clones whose plans read the same (the same presets) share one
+        read of the market memory (an LRU of PACKET_CACHE entries: memory stays bounded)."""
+        key = (plan.coin, plan.symbol, plan.reads, tick_ms)
+        cached = self._packets.get(key)
+        if cached is None:
+            cached = build_packet(self.conn, plan, tick_ms)
+            self._packets[key] = cached
+            if len(self._packets) > PACKET_CACHE:
+                self._packets.popitem(last=False)
+        else:
+            self._packets.move_to_end(key)
+        return {**cached, "prompt_id": plan.prompt_id}  # the channels are shared, read-only
 
     def _account_state(self, d: Due, starting_usd: float) -> dict:
         """Equity, the position in this asset and the drawdown of the clone's account in this context."""
@@ -491,6 +519,7 @@ class DecisionRuntime:
         report = TickReport(due=len(due), skipped=dict(self.skipped))
         self._rules = load_asset_rules(self.conn)  # the exchange's rules, read once per pass
         self._universe = None
+        self._packets.clear()  # packets are shared within a pass only
         resumed = self.resume_stale()
         claimed = self.claim(due)
         report.claimed, report.resumed = len(claimed), len(resumed)
