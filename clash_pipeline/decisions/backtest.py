@@ -45,7 +45,8 @@ def simulate(conn: sqlite3.Connection, outbox: Outbox, clone_ids: list[int], lab
     for `clone_ids` in context `label`, then mark their accounts. Returns the decisions made and the ticks run."""
     step, clock = interval_ms(cadence), [start_ms]
     runtime = DecisionRuntime(conn, outbox, clock=lambda: clock[0], context_label=label, fills=fills,
-                              worker=label, cadence=cadence, defer_payloads=True)
+                              worker=label, cadence=cadence, defer_payloads=True,
+                              heartbeat=False)  # its context is its own: no other worker takes its runs over
     ticks = range(start_ms - start_ms % step + (step if start_ms % step else 0), end_ms + 1, step)
     decisions = 0
     for i, tick in enumerate(ticks):

@@ -146,7 +146,7 @@ class DecisionRuntime:
                  bounds: GlobalBounds = GlobalBounds(), engine_settings: dict | None = None,
                  context_label: str = "live", worker: str | None = None, fills: FillConfig = FillConfig(),
                  cadence: str | None = None, lease_ms: int = LEASE_MS, heartbeat_s: float | None = None,
-                 max_workers: int = 64, defer_payloads: bool = False) -> None:
+                 max_workers: int = 64, defer_payloads: bool = False, heartbeat: bool = True) -> None:
         self.conn, self.outbox, self.clock, self.bounds = conn, outbox, clock, bounds
         # one drawdown stop (the gate's bound and the mark's stop) and one fill config, for every order and mark
         self.fills, self.broker = fills, Broker(conn, fills, Decimal(str(bounds.drawdown_stop_pct)))
@@ -159,6 +159,7 @@ class DecisionRuntime:
         self.max_workers = max_workers  # threads for concurrent engines; each engine bounds its models itself
         self.defer_payloads = defer_payloads  # backtests: archive payloads every N ticks (flush_payloads)
         self._deferred: dict[int, bytes] = {}
+        self.heartbeat = heartbeat  # off only where no other worker can hold this context's runs (a backtest)
         self._packets: OrderedDict[tuple, dict] = OrderedDict()
         self.heartbeat_s = heartbeat_s if heartbeat_s is not None else lease_ms / 3 / 1000
         self.skipped: dict[int, str] = {}
@@ -572,7 +573,7 @@ class DecisionRuntime:
         """Renew this worker's leases every `heartbeat_s` on a thread of its own (own connection) while the
         block runs: a slow model call never lets the lease run out."""
         path = self.conn.execute("PRAGMA database_list").fetchone()[2]
-        if not needed or not path:
+        if not needed or not path or not self.heartbeat:
             yield
             return
         stop = threading.Event()
