@@ -37,6 +37,8 @@ from decimal import Decimal
 import orjson
 
 from clash_pipeline.archive.outbox import Outbox
+from clash_pipeline.decisions.action import Action
+from clash_pipeline.decisions.costs import PriceTable, spent_micro
 from clash_pipeline.decisions.derive import derive
 from clash_pipeline.decisions.engines import Engine, EngineRequest, Proposal, make_engine
 from clash_pipeline.decisions.gates import (
@@ -60,7 +62,7 @@ from clash_pipeline.strategy.packet import build_packet
 from clash_pipeline.strategy.plan import AssetPlan, CompiledGraph, compile_graph
 from clash_pipeline.strategy.selection import Universe
 from clash_pipeline.strategy.store import get_clone
-from clash_pipeline.timeutil import HOUR_MS, interval_ms, now_ms
+from clash_pipeline.timeutil import DAY_MS, HOUR_MS, interval_ms, now_ms
 
 log = logging.getLogger("clash_pipeline")
 LEASE_MS = 5 * 60_000
@@ -117,12 +119,14 @@ class Prepared:
     request: EngineRequest
     account: dict
     reads: tuple
+    budget: tuple[float, float] | None = None  # (spent today, budget) in USD for engines that call a model
 
 
 @dataclass
 class TickReport:
     due: int = 0
     max_in_flight: int = 0                                 # the most model calls in flight at once
+    cost_micro: int = 0                                    # what this pass's model calls cost
     claimed: int = 0
     resumed: int = 0
     outcomes: list[Outcome] = field(default_factory=list)
@@ -146,7 +150,8 @@ class DecisionRuntime:
                  bounds: GlobalBounds = GlobalBounds(), engine_settings: dict | None = None,
                  context_label: str = "live", worker: str | None = None, fills: FillConfig = FillConfig(),
                  cadence: str | None = None, lease_ms: int = LEASE_MS, heartbeat_s: float | None = None,
-                 max_workers: int = 64, defer_payloads: bool = False, heartbeat: bool = True) -> None:
+                 max_workers: int = 64, defer_payloads: bool = False, heartbeat: bool = True,
+                 prices: PriceTable | None = None) -> None:
         self.conn, self.outbox, self.clock, self.bounds = conn, outbox, clock, bounds
         # one drawdown stop (the gate's bound and the mark's stop) and one fill config, for every order and mark
         self.fills, self.broker = fills, Broker(conn, fills, Decimal(str(bounds.drawdown_stop_pct)))
@@ -161,6 +166,8 @@ class DecisionRuntime:
         self._deferred: dict[int, bytes] = {}
         self.heartbeat = heartbeat  # off only where no other worker can hold this context's runs (a backtest)
         self._packets: OrderedDict[tuple, dict] = OrderedDict()
+        self.prices = prices or PriceTable()  # token usage to USD, per model
+        self._spent: dict[tuple[int, int], int] = {}  # (clone, UTC day) -> model spend in micro-USD
         self.heartbeat_s = heartbeat_s if heartbeat_s is not None else lease_ms / 3 / 1000
         self.skipped: dict[int, str] = {}
         self._compiled: dict[tuple[int, int], tuple[CompiledGraph, dict]] = {}
@@ -290,8 +297,11 @@ class DecisionRuntime:
             request = EngineRequest(d.clone_id, d.prompt_id, d.coin, prompt.model, prompt.prompt, packet,
                                     account["equity"], prompt.controls)
             reads = self._gate_reads(d)
-            return Prepared(run_id, d, attempt, started, prompt, self._engine(prompt.engine), plan is not None,
-                            request, account, reads)
+            engine = self._engine(prompt.engine)
+            budget = (self._spent_usd(d), self.bounds.model_budget_usd_per_day) \
+                if getattr(engine, "needs_model", False) else None
+            return Prepared(run_id, d, attempt, started, prompt, engine, plan is not None, request, account, reads,
+                            budget)
         except Exception as error:  # a run always ends in a clear state
             log.exception("decision run %s failed", run_id)
             return Outcome(run_id, d, "failed", error=_one_line(error),
@@ -299,10 +309,32 @@ class DecisionRuntime:
 
     def _propose(self, prepared: Prepared) -> Proposal | BaseException:
         """The engine's proposal (any thread: engines read no database); an error is returned, not raised."""
+        if prepared.budget and prepared.budget[0] >= prepared.budget[1]:
+            spent, budget = prepared.budget
+            action = Action(action="hold", confidence=1.0, reason=f"model budget spent: {spent:.4f} of {budget:.2f} "
+                            "USD today; the model was not asked")
+            return Proposal(action, "ok", action.model_dump_json())
         try:
             return prepared.engine.propose(prepared.request)
         except Exception as error:
             return error
+
+    def _spent_usd(self, d: Due) -> float:
+        """The clone's model spend in this context on the tick's UTC day (read once per pass, then counted)."""
+        day = d.tick_ms - d.tick_ms % DAY_MS
+        if (d.clone_id, day) not in self._spent:
+            self._spent[d.clone_id, day] = spent_micro(self.conn, self.prices, d.clone_id, self.context, day,
+                                                       day + DAY_MS)
+        return self._spent[d.clone_id, day] / 1e6
+
+    def _price(self, prepared: Prepared, proposal: Proposal) -> None:
+        """A model-backed proposal's cost, counted toward the clone's budget of the day."""
+        if prepared.budget is None or (proposal.tokens_in is None and proposal.tokens_out is None):
+            return
+        d = prepared.due
+        proposal.cost_micro = self.prices.cost_micro(prepared.prompt.model, proposal.tokens_in, proposal.tokens_out)
+        key = (d.clone_id, d.tick_ms - d.tick_ms % DAY_MS)
+        self._spent[key] = self._spent.get(key, 0) + proposal.cost_micro
 
     def conclude(self, prepared: Prepared, proposal: Proposal | BaseException) -> Outcome:
         """Gates, the fill and the payload of a proposal (this thread's connection)."""
@@ -310,8 +342,12 @@ class DecisionRuntime:
         try:
             if isinstance(proposal, BaseException):
                 raise proposal
+            self._price(prepared, proposal)
             prompt, packet, account = prepared.prompt, prepared.request.packet, prepared.account
             gate_input = self._gate_input(d, prompt, prepared.enabled, proposal, packet, account, prepared.reads)
+            if prepared.budget is not None:
+                gate_input = dataclasses.replace(gate_input, model_spent_usd=prepared.budget[0],
+                                                 model_budget_usd=prepared.budget[1])
             derived = derive(gate_input, self.bounds, lambda: snapshot(self.conn, d.coin, d.tick_ms), self.fills)
             status, gates, snap, fill = str(derived.verdict), derived.gates, derived.snapshot, derived.fill
             # The context, and the prompt's parts (`prompting.assemble` rebuilds the exact messages from them);
@@ -320,6 +356,7 @@ class DecisionRuntime:
                        "response": proposal.raw_reply,
                        "reason": proposal.action.reason if proposal.action else proposal.error,
                        "engine": prompt.engine, "gate_input": gate_input_to_dict(gate_input),
+                       "cost_usd": None if proposal.cost_micro is None else proposal.cost_micro / 1e6,
                        "bounds": self._bounds, "fill_config": self._fill_config,
                        "snapshot": snap.as_dict() if snap else None, "fill": fill.as_dict() if fill else None}
             return Outcome(run_id, d, status, proposal, gates, fill, snap, payload=payload,
@@ -521,6 +558,7 @@ class DecisionRuntime:
         self._rules = load_asset_rules(self.conn)  # the exchange's rules, read once per pass
         self._universe = None
         self._packets.clear()  # packets are shared within a pass only
+        self._spent.clear()  # model spend is read again each pass
         resumed = self.resume_stale()
         claimed = self.claim(due)
         report.claimed, report.resumed = len(claimed), len(resumed)
@@ -536,6 +574,7 @@ class DecisionRuntime:
                 batch = [o for o in batch if o.run_id not in lost]
                 for o in batch:
                     o.payload, o.snapshot = {}, None  # archived and recorded: nothing keeps them
+                    report.cost_micro += (o.proposal.cost_micro or 0) if o.proposal else 0
                 report.outcomes += batch
                 if on_batch:
                     on_batch(batch)

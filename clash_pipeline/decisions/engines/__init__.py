@@ -50,6 +50,7 @@ class Proposal:
     tokens_in: int | None = None
     tokens_out: int | None = None
     usage: dict = field(default_factory=dict)
+    cost_micro: int | None = None  # priced by the runtime (decisions/costs.py) for engines that call a model
 
 
 class Engine(Protocol):
