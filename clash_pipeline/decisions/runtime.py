@@ -168,6 +168,8 @@ class DecisionRuntime:
         self._packets: OrderedDict[tuple, dict] = OrderedDict()
         self.prices = prices or PriceTable()  # token usage to USD, per model
         self._spent: dict[tuple[int, int], int] = {}  # (clone, UTC day) -> model spend in micro-USD
+        self._pass_reads: dict[tuple | str, object] = {}
+        self._clone_reads: dict[int, dict] = {}
         self.heartbeat_s = heartbeat_s if heartbeat_s is not None else lease_ms / 3 / 1000
         self.skipped: dict[int, str] = {}
         self._compiled: dict[tuple[int, int], tuple[CompiledGraph, dict]] = {}
@@ -382,31 +384,42 @@ class DecisionRuntime:
 
     def _account_state(self, d: Due, starting_usd: float) -> dict:
         """Equity, the position in this asset and the drawdown of the clone's account in this context."""
-        row = self.conn.execute(
-            "SELECT a.account_id, a.stopped, a.starting_micro, e.equity_micro, e.drawdown_pct FROM paper_accounts a "
-            "LEFT JOIN equity_curve e ON e.account_id = a.account_id AND e.ts_ms = (SELECT MAX(ts_ms) FROM "
-            "equity_curve WHERE account_id = a.account_id AND ts_ms <= ?) WHERE a.clone_id = ? AND a.context_label = ?",
-            (d.tick_ms, d.clone_id, self.context)).fetchone()
+        cache = self._clone_reads.setdefault(d.clone_id, {})
+        if ("account", d.tick_ms) not in cache:  # one read of the account and its positions per clone and pass
+            row = self.conn.execute(
+                "SELECT a.account_id, a.stopped, a.starting_micro, e.equity_micro, e.drawdown_pct FROM paper_accounts "
+                "a LEFT JOIN equity_curve e ON e.account_id = a.account_id AND e.ts_ms = (SELECT MAX(ts_ms) FROM "
+                "equity_curve WHERE account_id = a.account_id AND ts_ms <= ?) WHERE a.clone_id = ? AND "
+                "a.context_label = ?", (d.tick_ms, d.clone_id, self.context)).fetchone()
+            cache["account", d.tick_ms] = (row, self.broker.positions(row[0]) if row else {})
+        row, positions = cache["account", d.tick_ms]
         if row is None:
             return {"equity": starting_usd, "position": Decimal(0), "drawdown": 0.0}
         account_id, stopped, starting, equity, drawdown = row
-        position = self.broker.positions(account_id, d.coin).get(d.coin)
+        position = positions.get(d.coin)
         return {"equity": float((equity if equity is not None else starting) / 1e6),
                 "position": position.size if position else Decimal(0),
                 "drawdown": 100.0 if stopped else float(drawdown or 0.0)}
 
     def _gate_reads(self, d: Due) -> tuple:
         """What the gates read from the database besides the proposal: the mid, the clone's orders in the last
-        hour (count, last), an engaged kill switch."""
-        mid = self.conn.execute(LAST_PRICE, last_price_params(d.coin, d.tick_ms)).fetchone()
-        orders = self.conn.execute(
-            "SELECT COUNT(*), MAX(o.created_ms) FROM orders o JOIN decision_runs r USING (run_id) WHERE o.clone_id = ? "
-            "AND r.context_label = ? AND o.created_ms > ? AND o.created_ms <= ?",
-            (d.clone_id, self.context, d.tick_ms - HOUR_MS, d.tick_ms)).fetchone()
-        switch = self.conn.execute(
-            "SELECT scope || ': ' || COALESCE(reason, '') FROM kill_switches WHERE engaged = 1 AND scope IN "
-            "('global', ?) ORDER BY scope LIMIT 1", (f"clone:{d.clone_id}",)).fetchone()
-        return (mid[0] if mid else None, orders[0], orders[1], switch[0] if switch else None)
+        hour (count, last), an engaged kill switch. Read once per pass (the mid per asset and tick, the orders per
+        clone, the switches once): a clone's reads are read again after one of its orders is recorded."""
+        if ("mid", d.coin, d.tick_ms) not in self._pass_reads:
+            mid = self.conn.execute(LAST_PRICE, last_price_params(d.coin, d.tick_ms)).fetchone()
+            self._pass_reads["mid", d.coin, d.tick_ms] = mid[0] if mid else None
+        if "switches" not in self._pass_reads:
+            self._pass_reads["switches"] = dict(self.conn.execute(
+                "SELECT scope, scope || ': ' || COALESCE(reason, '') FROM kill_switches WHERE engaged = 1"))
+        cache = self._clone_reads.setdefault(d.clone_id, {})
+        if ("orders", d.tick_ms) not in cache:
+            cache["orders", d.tick_ms] = self.conn.execute(
+                "SELECT COUNT(*), MAX(o.created_ms) FROM orders o JOIN decision_runs r USING (run_id) WHERE "
+                "o.clone_id = ? AND r.context_label = ? AND o.created_ms > ? AND o.created_ms <= ?",
+                (d.clone_id, self.context, d.tick_ms - HOUR_MS, d.tick_ms)).fetchone()
+        orders, switches = cache["orders", d.tick_ms], self._pass_reads["switches"]
+        switch = next((switches[s] for s in sorted(switches) if s in ("global", f"clone:{d.clone_id}")), None)
+        return (self._pass_reads["mid", d.coin, d.tick_ms], orders[0], orders[1], switch)
 
     def _gate_input(self, d: Due, prompt: TradingPromptBlock, enabled: bool, proposal: Proposal, packet: dict,
                     account: dict, reads: tuple) -> GateInput:
@@ -528,6 +541,7 @@ class DecisionRuntime:
             self.conn.executemany("INSERT OR REPLACE INTO decision_gates VALUES (?, ?, ?, ?)",
                                   [(o.run_id, gate, int(passed), detail) for gate, passed, detail in o.gates.verdicts])
         if o.status == "ordered":
+            self._clone_reads.pop(d.clone_id, None)  # its account, positions and recent orders change
             order = o.gates.order
             order_id = lifecycle.create_order(self.conn, NewOrder(
                 o.run_id, d.clone_id, d.coin, Side(order.side), order.size, OrderType(order.order_type),
@@ -559,6 +573,8 @@ class DecisionRuntime:
         self._universe = None
         self._packets.clear()  # packets are shared within a pass only
         self._spent.clear()  # model spend is read again each pass
+        self._pass_reads.clear()  # mids, kill switches
+        self._clone_reads.clear()  # accounts, positions, recent orders: per clone, dropped when it orders
         resumed = self.resume_stale()
         claimed = self.claim(due)
         report.claimed, report.resumed = len(claimed), len(resumed)
