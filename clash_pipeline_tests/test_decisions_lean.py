@@ -36,3 +36,20 @@ def test_clones_of_one_preset_share_compiled_plans_and_packets(trading_home):
     assert report.claimed == 16 and report.counts()["failed"] == 0
     assert all(o.payload == {} and o.snapshot is None for o in report.outcomes)  # recorded, then let go
     assert len(runtime._packets) == len(COINS)  # four clones, one read per asset
+
+
+def test_a_second_runtime_of_the_process_reuses_compiled_plans(trading_home, monkeypatch):
+    from clash_pipeline.decisions import runtime as rt
+
+    rt._SHARED.clear()
+    compiled: list[int] = []
+    real = rt.compile_graph
+    monkeypatch.setattr(rt, "compile_graph", lambda graph, universe: compiled.append(1) or real(graph, universe))
+    assert len(trading_runtime(trading_home).due()) == 8
+    assert compiled == [1]  # two clones, one stored graph: compiled once
+    assert len(trading_runtime(trading_home).due()) == 8  # a sensor evaluation, say: a new runtime
+    assert compiled == [1]
+    runtime = trading_runtime(trading_home)
+    runtime.conn.execute("UPDATE hl_assets SET display_name = display_name || '-renamed' WHERE coin = 'BTC'")
+    runtime.due()
+    assert compiled == [1, 1]  # another universe: compiled again

@@ -173,31 +173,30 @@ class DecisionRuntime:
         self.heartbeat_s = heartbeat_s if heartbeat_s is not None else lease_ms / 3 / 1000
         self.skipped: dict[int, str] = {}
         self._compiled: dict[tuple[int, int], tuple[CompiledGraph, dict]] = {}
-        self._by_graph_hash: dict[str, tuple[CompiledGraph, dict]] = {}
+        self._universe_digest = ""
         self._engines: dict[str, object] = {}
         self._rules: dict[str, AssetRules] = {}
         self._universe: Universe | None = None  # loaded once per pass for the clones compiled in it
 
     # -- what is due ------------------------------------------------------------------------------------------
     def _plans(self, clone_id: int, version: int) -> tuple[CompiledGraph, dict]:
-        """A clone version's compiled plans and blocks, compiled once per process and shared by every clone
-        version whose stored graph is the same (by its hash: clones made from one preset compile once)."""
+        """A clone version's compiled plans and blocks, shared by every clone version whose stored graph is the
+        same (by its hash: clones made from one preset compile once) and by every runtime of this process against
+        the same universe (a sensor evaluation, the next pass, a backtest: nothing recompiles)."""
         key = (clone_id, version)
         if key not in self._compiled:  # a graph that does not load raises (GraphInvalid) and is tried again later
             stored = self.conn.execute("SELECT graph_json FROM graph_versions WHERE clone_id = ? AND version = ?",
                                        (clone_id, version)).fetchone()
-            digest = hashlib.sha256(stored[0].encode()).hexdigest() if stored else None
-            if digest is None or digest not in self._by_graph_hash:
+            if self._universe is None:
+                self._universe = Universe.load(self.conn)
+                self._universe_digest = _universe_digest(self._universe)
+            shared_key = (hashlib.sha256(stored[0].encode()).hexdigest(), self._universe_digest) if stored else None
+            found = _shared_plans(shared_key)
+            if found is None:
                 clone = get_clone(self.conn, clone_id, version)
-                if self._universe is None:
-                    self._universe = Universe.load(self.conn)
-                compiled = compile_graph(clone.graph, self._universe)
-                if digest is not None:
-                    self._by_graph_hash[digest] = (compiled, {b.id: b for b in clone.graph.blocks})
-                else:
-                    self._compiled[key] = (compiled, {b.id: b for b in clone.graph.blocks})
-                    return self._compiled[key]
-            self._compiled[key] = self._by_graph_hash[digest]
+                found = (compile_graph(clone.graph, self._universe), {b.id: b for b in clone.graph.blocks})
+                _shared_plans(shared_key, found)
+            self._compiled[key] = found
         return self._compiled[key]
 
     def due(self, clone_ids: Iterable[int] | None = None, coin: str | None = None, force: bool = False) -> list[Due]:
@@ -654,6 +653,34 @@ class DecisionRuntime:
 
     def tick(self, clone_ids: Iterable[int] | None = None, coin: str | None = None, force: bool = False) -> TickReport:
         return self.run(self.due(clone_ids, coin, force))
+
+
+_SHARED: OrderedDict[tuple[str, str], tuple[CompiledGraph, dict]] = OrderedDict()
+_SHARED_LOCK = threading.Lock()
+SHARED_PLANS = 4096  # distinct (graph, universe) pairs kept by a process
+
+
+def _shared_plans(key: tuple[str, str] | None, value: tuple[CompiledGraph, dict] | None = None):
+    """The process-wide LRU of compiled plans by (graph hash, universe hash): get (value None) or put."""
+    if key is None:
+        return None
+    with _SHARED_LOCK:
+        if value is None:
+            found = _SHARED.get(key)
+            if found is not None:
+                _SHARED.move_to_end(key)
+            return found
+        _SHARED[key] = value
+        while len(_SHARED) > SHARED_PLANS:
+            _SHARED.popitem(last=False)
+        return value
+
+
+def _universe_digest(universe: Universe) -> str:
+    """What compiling depends on in the universe, hashed: plans compiled against another universe are not reused."""
+    return hashlib.sha256(repr((sorted(universe.kinds.items()), sorted(universe.names.items()),
+                                sorted(universe.bases.items()), sorted(universe.delisted),
+                                sorted((c, sorted(v)) for c, v in universe.categories.items()))).encode()).hexdigest()
 
 
 def load_asset_rules(conn: sqlite3.Connection) -> dict[str, AssetRules]:
