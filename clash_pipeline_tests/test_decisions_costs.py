@@ -75,3 +75,24 @@ def test_accounts_show_has_the_model_cost(trading_home, monkeypatch, capsys):
     assert shown[0]["model_cost_usd"] == pytest.approx(4 * CALL_MICRO / 1e6)
     for position in shown[0]["positions"].values():
         assert len(position["entry"].replace(".", "").lstrip("0")) <= 6  # on the tick, not 28 digits
+
+
+def test_processes_read_engine_limits_prices_and_budgets_from_engines_json(tmp_path):
+    import json
+
+    from clash_pipeline.decisions.service import engine_config
+
+    assert engine_config(tmp_path) == {}
+    (tmp_path / "engines.json").write_text(json.dumps({
+        "engines": {"openai": {"max_in_flight": 8, "model_limits": {"gpt-4o": {"max_in_flight": 2}}}},
+        "prices": {"house": {"input_per_mtok": 1, "output_per_mtok": 2}},
+        "bounds": {"model_budget_usd_per_day": 1.5}}))
+    options = engine_config(tmp_path)
+    assert options["engine_settings"]["openai"]["max_in_flight"] == 8
+    assert options["prices"].cost_micro("house", 10, 10) == 30 and options["bounds"].model_budget_usd_per_day == 1.5
+    (tmp_path / "engines.json").write_text(json.dumps({"engines": {"openai": {"max_in_flight": 0}}}))
+    with pytest.raises(ValueError, match="engines.json: model limit max_in_flight must be a positive integer"):
+        engine_config(tmp_path)
+    (tmp_path / "engines.json").write_text(json.dumps({"bugdet": 1}))
+    with pytest.raises(ValueError, match="unknown keys \\['bugdet'\\]"):
+        engine_config(tmp_path)
