@@ -26,11 +26,11 @@ def _model_clones(conn, count: int, model: str) -> None:
 
 
 def test_model_calls_of_a_tick_run_concurrently_within_the_model_bound(trading_home):
-    chat = ChatServer(delay_s=0.3)
+    chat = ChatServer(delay_s=0.5)  # long enough for 6 calls to be in flight on a busy machine
     try:
         runtime = trading_runtime(trading_home, engine_settings={
             "openai": {"base_url": chat.base_url, "api_key": "sk-test", "max_in_flight": 6}})
-        _model_clones(runtime.conn, 4, "valid")  # 4 clones x 4 assets = 16 calls of 300 ms
+        _model_clones(runtime.conn, 4, "valid")  # 4 clones x 4 assets = 16 calls of 500 ms
         report = runtime.tick()
     finally:
         chat.stop()
