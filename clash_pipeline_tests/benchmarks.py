@@ -298,6 +298,102 @@ def bench_decisions(folder: Path) -> None:
     print(f"decision tick through Dagster: {rows} pairs in {elapsed:.1f} s, 1 run  (target: 500 pairs < 60 s)")
 
 
+def _model_clones(conn, count: int, model: str = "bench") -> None:
+    """`count` clones x 10 assets on the openai engine."""
+    from clash_pipeline.strategy import modes, store
+
+    graph = modes.custom_graph(list(COINS), {"hyperliquid": "price_action"}, "15m").model_dump(mode="json")
+    next(b for b in graph["blocks"] if b["kind"] == "trading_prompt").update(engine="openai", model=model)
+    for i in range(count):
+        store.create_clone(conn, f"model-{i}", graph, "custom")
+
+
+def bench_model_tick(folder: Path, clones: int = 100, delay_s: float = 0.3) -> None:
+    """One tick of 1,000 model-backed pairs against a loopback OpenAI-compatible server (its own process) that
+    answers after 300 ms, beside the sequential bound (1,000 x 300 ms) and a measured sequential sample."""
+    import json
+    import subprocess
+    import sys
+    import urllib.request
+
+    from clash_pipeline.archive.archive import Archive
+    from clash_pipeline.archive.outbox import Outbox
+    from clash_pipeline.archive.store import LocalStore
+    from clash_pipeline.decisions.runtime import DecisionRuntime
+
+    source, now = _market_memory(folder)
+    server = subprocess.Popen([sys.executable, "-m", "clash_pipeline_tests.chat_server", "--delay", str(delay_s)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        base_url = server.stdout.readline().strip()
+
+        def tick(name: str, count: int, max_in_flight: int) -> tuple[float, object]:
+            path = folder / f"model-{name}.sqlite"
+            source.execute("VACUUM INTO ?", (str(path),))
+            conn = open_memory(path)
+            _model_clones(conn, count)
+            settings = {"openai": {"base_url": base_url, "api_key": "sk-bench", "max_in_flight": max_in_flight}}
+            runtime = DecisionRuntime(conn, Outbox(folder / f"outbox-{name}", conn, Archive(LocalStore(folder / "a"))),
+                                      clock=lambda: now, engine_settings=settings)
+            start = time.perf_counter()
+            report = runtime.tick()
+            return time.perf_counter() - start, report
+
+        sequential, sample = tick("sequential", 1, 1)
+        per_call = sequential / len(sample.outcomes)
+        elapsed, report = tick("concurrent", clones, 32)
+        with urllib.request.urlopen(base_url.removesuffix("/v1")) as reply:
+            stats = json.loads(reply.read())
+    finally:
+        server.terminate()
+        server.wait()
+    pairs = len(report.outcomes)
+    bound = pairs * delay_s
+    print(f"model-backed tick, {pairs:,} pairs, server answers after {delay_s * 1000:.0f} ms: {elapsed:.1f} s "
+          f"{report.counts()}, max in flight {report.max_in_flight} (server saw {stats['max_in_flight']}); "
+          f"sequential bound {bound:.0f} s, measured sequential {per_call * 1000:.0f} ms/pair "
+          f"({per_call * pairs:.0f} s for {pairs:,}); speed-up {bound / elapsed:.1f}x the bound, "
+          f"{per_call * pairs / elapsed:.1f}x measured  (target <= 15 s, >= 20x)")
+
+
+TICK_RSS_SCRIPT = """
+import resource, sys, time
+from pathlib import Path
+from clash_pipeline.archive.archive import Archive
+from clash_pipeline.archive.outbox import Outbox
+from clash_pipeline.archive.store import LocalStore
+from clash_pipeline.decisions.runtime import DecisionRuntime
+from clash_pipeline.memory.db import open_memory
+folder, now = Path(sys.argv[1]), int(sys.argv[2])
+conn = open_memory(folder / "rss.sqlite")
+runtime = DecisionRuntime(conn, Outbox(folder / "outbox-rss", conn, Archive(LocalStore(folder / "a"))), clock=lambda: now)
+start = time.perf_counter()
+report = runtime.tick()
+print(len(report.outcomes), time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def bench_tick_memory(folder: Path, clones: int = 2000) -> None:
+    """Peak RSS of one tick of 20,000 hold pairs (2,000 clones x 10 assets), in a process of its own."""
+    import subprocess
+    import sys
+
+    from clash_pipeline.strategy import modes, store
+
+    source, now = _market_memory(folder)
+    source.execute("VACUUM INTO ?", (str(folder / "rss.sqlite"),))
+    conn = open_memory(folder / "rss.sqlite")
+    graph = modes.custom_graph(list(COINS), {"hyperliquid": "price_action"}, "15m", engine="hold")
+    for i in range(clones):
+        store.create_clone(conn, f"rss-{i}", graph, "custom")
+    conn.close()
+    out = subprocess.run([sys.executable, "-c", TICK_RSS_SCRIPT, str(folder), str(now)], capture_output=True,
+                         text=True, check=True).stdout.split()
+    pairs, elapsed, rss_kb = int(out[0]), float(out[1]), int(out[2])
+    print(f"one tick of {pairs:,} hold pairs in its own process: peak RSS {rss_kb / 1024:,.0f} MB, {elapsed:.1f} s "
+          f"({pairs / elapsed:,.0f}/s)  (target < 300 MB)")
+
+
 def bench_paper(folder: Path) -> None:
     """Fills through the full path (order -> fill -> position -> ledger) beside the same SQLite writes alone;
     a mark of 1,000 accounts x 10 positions; a 30-day backtest at 15m over 10 assets."""
@@ -307,7 +403,7 @@ def bench_paper(folder: Path) -> None:
     from clash_pipeline.archive.outbox import Outbox
     from clash_pipeline.archive.store import LocalStore
     from clash_pipeline.memory.db import transaction
-    from clash_pipeline.paper.backtest import run_backtest
+    from clash_pipeline.decisions.backtest import run_backtest
     from clash_pipeline.paper.broker import Broker
     from clash_pipeline.paper.fills import OrderSpec, fill_order
     from clash_pipeline.paper.market import snapshot
@@ -531,19 +627,25 @@ def _timed(run) -> float:
     return time.perf_counter() - start
 
 
+BENCHES = {"candles": bench_candle_path, "sources": bench_context_sources, "strategy": bench_strategy,
+           "decisions": bench_decisions, "model_tick": bench_model_tick, "tick_memory": bench_tick_memory,
+           "paper": bench_paper, "archive": bench_archive, "backfill": bench_dagster_backfill, "api": bench_api,
+           "lake": bench_lake}
+
+
 def main() -> None:
+    """Every benchmark, or the ones named: `python -m clash_pipeline_tests.benchmarks model_tick paper`."""
+    import sys
+
     warnings.filterwarnings("ignore", category=UserWarning)
+    names = sys.argv[1:] or list(BENCHES)
+    unknown = sorted(set(names) - set(BENCHES))
+    if unknown:
+        raise SystemExit(f"unknown benchmark(s) {unknown}; known: {', '.join(BENCHES)}")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        bench_candle_path(folder)
-        bench_context_sources(folder)
-        bench_strategy(folder)
-        bench_decisions(folder)
-        bench_paper(folder)
-        bench_archive(folder)
-        bench_dagster_backfill(folder)
-        bench_api(folder)
-        bench_lake(folder)
+        for name in names:
+            BENCHES[name](folder)
 
 
 if __name__ == "__main__":

@@ -148,7 +148,7 @@ def test_refused_commands_leave_an_existing_memory_byte_for_byte(home, capsys):
 
 
 def test_backtest_core_refuses_an_unknown_cadence_before_writing(memory):
-    from clash_pipeline.paper.backtest import run_backtest
+    from clash_pipeline.decisions.backtest import run_backtest
 
     for cadence, start, end in (("7m", 0, 1000), ("15m", 1000, 1000)):
         with pytest.raises(ValueError):

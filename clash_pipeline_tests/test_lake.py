@@ -20,7 +20,7 @@ from clash_pipeline.lake.query import run_query
 from clash_pipeline.lake.schemas import BY_NAME, TABLES
 from clash_pipeline.lake.store import Lake, LakeIntegrityError, LakeLocation
 from clash_pipeline.memory.db import open_memory
-from clash_pipeline.paper.backtest import run_backtest
+from clash_pipeline.decisions.backtest import run_backtest
 from clash_pipeline.paper.metrics import account_metrics
 from clash_pipeline.timeutil import DAY_MS, HOUR_MS, day_start_ms
 from clash_pipeline_tests.conftest import NOW_MS

@@ -13,7 +13,7 @@ import pytest
 from clash_pipeline.cli import main
 from clash_pipeline.defs.resources import default_resources
 from clash_pipeline.memory.db import open_memory
-from clash_pipeline.paper.backtest import run_backtest
+from clash_pipeline.decisions.backtest import run_backtest
 from clash_pipeline.settings import load_settings
 from clash_pipeline.timeutil import DAY_MS, day_start_ms
 from clash_pipeline_tests.helpers import trading_runtime

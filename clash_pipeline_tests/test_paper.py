@@ -9,12 +9,12 @@ from decimal import Decimal as D
 import pytest
 
 from clash_pipeline.memory.db import open_memory, transaction
-from clash_pipeline.paper.backtest import run_backtest
+from clash_pipeline.decisions.backtest import run_backtest
 from clash_pipeline.paper.broker import Broker
 from clash_pipeline.paper.fills import Fill, FillConfig, OrderSpec, Snapshot, fill_order, fill_resting
 from clash_pipeline.paper.metrics import account_metrics, reconcile
 from clash_pipeline.paper.positions import Position, apply_fill, funding_payment, liquidation_price
-from clash_pipeline.paper.replay import replay_run
+from clash_pipeline.decisions.replay import replay_run
 from clash_pipeline.timeutil import HOUR_MS
 from clash_pipeline_tests.conftest import NOW_MS
 from clash_pipeline_tests.helpers import trading_runtime

@@ -22,7 +22,7 @@ from clash_pipeline.arena import lifecycle
 from clash_pipeline.arena.addresses import payout_address_or_none
 from clash_pipeline.arena.payments import PaymentConflict, describe, payment_ref, recorded_as
 from clash_pipeline.memory.db import transaction
-from clash_pipeline.paper.backtest import simulate
+from clash_pipeline.decisions.backtest import simulate
 from clash_pipeline.paper.broker import Broker
 from clash_pipeline.paper.metrics import account_metrics
 from clash_pipeline.strategy.catalog import CADENCES

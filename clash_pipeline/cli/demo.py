@@ -63,8 +63,8 @@ def tour(args: argparse.Namespace) -> tuple[int, dict]:
     print(recent_runs(runtime.conn, since_run=None if first is None else first - 60))
     print("\n5/6 paper trading: mark the live accounts, backtest Basic Betty over the last day, replay the orders")
     runtime.broker.mark(now_ms())
-    from clash_pipeline.paper.backtest import run_backtest
-    from clash_pipeline.paper.replay import replay_run
+    from clash_pipeline.decisions.backtest import run_backtest
+    from clash_pipeline.decisions.replay import replay_run
 
     end = now_ms() - now_ms() % HOUR_MS
     backtest = run_backtest(runtime.conn, runtime.outbox, clones[0].identity.clone_id, end - DAY_MS, end, "15m")

@@ -121,16 +121,21 @@ def cmd_accounts(args: argparse.Namespace) -> int:
                   f"{r.funding_events} funding events" + (f", closed {', '.join(r.closed)}" if r.closed else ""))
         print(f"marked {len(results)} open accounts")
         return 0
-    rows = conn.execute("SELECT a.account_id, c.name, a.context_label, a.stopped, a.stop_reason FROM paper_accounts a "
+    from clash_pipeline.decisions.costs import model_costs
+    from clash_pipeline.paper.positions import shown_price
+
+    rows = conn.execute("SELECT a.account_id, a.clone_id, c.name, a.context_label, a.stopped, a.stop_reason FROM paper_accounts a "
                         "JOIN clones c USING (clone_id) WHERE (? IS NULL OR a.clone_id = ?) ORDER BY a.account_id",
                         (args.clone_id, args.clone_id)).fetchall()
     report = []
-    for account_id, name, context, stopped, reason in rows:
-        positions = {coin: {"size": str(p.size), "entry": str(p.entry), "stop_loss": text_or_none(p.stop_loss),
+    for account_id, clone_id, name, context, stopped, reason in rows:
+        positions = {coin: {"size": str(p.size), "entry": str(shown_price(p.entry)), "stop_loss": text_or_none(p.stop_loss),
                             "take_profit": text_or_none(p.take_profit)} for coin, p in runtime.broker.positions(account_id).items()}
         report.append({"account_id": account_id, "clone": name, "context": context, "stopped": bool(stopped),
                        "stop_reason": reason, "metrics": account_metrics(conn, account_id).as_dict(),
-                       "reconciliation": reconcile(conn, account_id), "positions": positions})
+                       "reconciliation": reconcile(conn, account_id), "positions": positions,
+                       "model_cost_usd": model_costs(conn, runtime.prices, clone_id, context).get(
+                           (clone_id, context), {}).get("cost_micro", 0) / 1e6})
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
@@ -142,7 +147,8 @@ def cmd_accounts(args: argparse.Namespace) -> int:
         print(f"account {r['account_id']} {r['clone']} [{r['context']}]{' STOPPED: ' + r['stop_reason'] if r['stopped'] else ''}")
         print(f"  equity {m['end_equity']:.2f} ({m['return_pct']:+.3f}%), max drawdown {m['max_drawdown_pct']:.3f}%, "
               f"trades {m['trades']}, fees {m['fees_usd']:.2f}, funding {m['funding_usd']:.2f}, "
-              f"ledger {'balanced' if r['reconciliation']['balanced'] else 'NOT BALANCED'}")
+              f"ledger {'balanced' if r['reconciliation']['balanced'] else 'NOT BALANCED'}, "
+              f"model cost {r['model_cost_usd']:.4f} USD")
         for coin, p in r["positions"].items():
             print(f"  {names.get(coin, coin):<10} {p['size']:>14} @ {p['entry']}  SL {p['stop_loss']}  "
                   f"TP {p['take_profit']}")
@@ -151,7 +157,7 @@ def cmd_accounts(args: argparse.Namespace) -> int:
 
 def cmd_backtest(args: argparse.Namespace) -> int:
     from clash_pipeline.decisions.service import runtime_for
-    from clash_pipeline.paper.backtest import run_backtest
+    from clash_pipeline.decisions.backtest import run_backtest
     from clash_pipeline.timeutil import DAY_MS, day_start_ms
 
     settings = load_settings()
@@ -174,7 +180,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
 def cmd_replay(args: argparse.Namespace) -> int:
     from clash_pipeline.decisions.service import runtime_for
-    from clash_pipeline.paper.replay import replay_run
+    from clash_pipeline.decisions.replay import replay_run
 
     runtime = runtime_for(load_settings())
     result = replay_run(runtime.conn, runtime.outbox, args.run_id)

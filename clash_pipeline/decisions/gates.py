@@ -23,6 +23,7 @@ from clash_pipeline.market.exchange_rules import (
     round_size,
     valid_price,
 )
+from clash_pipeline.paper.broker import DRAWDOWN_STOP_PCT
 from clash_pipeline.strategy.graph import ExecutionControls
 
 
@@ -35,8 +36,9 @@ class GlobalBounds:
     max_orders_per_hour: int = 60
     limit_band_pct: float = 5.0
     freshness_cadences: float = 2.0
-    drawdown_stop_pct: float = 25.0
+    drawdown_stop_pct: float = float(DRAWDOWN_STOP_PCT)  # the broker's stop on marks too
     execution_mode: str = "dry_run"  # dry_run | exchange (only the live runtime sets it: clash_pipeline.live)
+    model_budget_usd_per_day: float = 5.0  # per clone, context and UTC day of the tick (decisions/costs.py)
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,8 @@ class GateInput:
     last_order_ms: int | None
     kill_switch: str | None         # the engaged switch's scope and reason, if any
     drawdown_pct: float
+    model_spent_usd: float = 0.0    # the clone's model calls today, before this one
+    model_budget_usd: float | None = None  # None: the engine calls no model
 
 
 @dataclass(frozen=True)
@@ -106,6 +110,9 @@ class GateReport:
 
 def run_gates(gi: GateInput, bounds: GlobalBounds = GlobalBounds()) -> GateReport:
     report = GateReport()
+    if gi.model_budget_usd is not None:  # spent: the model was not asked and the clone holds (derive)
+        report.check("model_budget", gi.model_spent_usd < gi.model_budget_usd,
+                     f"model calls today {gi.model_spent_usd:.4f} of {gi.model_budget_usd:.2f} USD")
     ok = gi.action is not None and gi.reply_status == "ok"
     report.check("schema_valid", ok, "the reply is a valid action" if ok else
                  f"reply {gi.reply_status}: {gi.reply_error or 'no action'}")

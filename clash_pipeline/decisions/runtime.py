@@ -27,7 +27,9 @@ import socket
 import sqlite3
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -35,31 +37,38 @@ from decimal import Decimal
 import orjson
 
 from clash_pipeline.archive.outbox import Outbox
-from clash_pipeline.decisions.engines import EngineRequest, Proposal, make_engine
+from clash_pipeline.decisions.action import Action
+from clash_pipeline.decisions.costs import PriceTable, spent_micro
+from clash_pipeline.decisions.derive import derive
+from clash_pipeline.decisions.engines import Engine, EngineRequest, Proposal, make_engine
 from clash_pipeline.decisions.gates import (
     AssetRules,
     GateInput,
     GateReport,
     GlobalBounds,
     gate_input_to_dict,
-    run_gates,
 )
 from clash_pipeline.market.exchange_rules import dec
 from clash_pipeline.memory.db import connect, transaction
+from clash_pipeline.orders import lifecycle
+from clash_pipeline.orders.enums import FillStatus, OrderType, Side
+from clash_pipeline.orders.lifecycle import NewOrder
 from clash_pipeline.paper.broker import Broker
-from clash_pipeline.paper.fills import Fill, FillConfig, OrderSpec, Snapshot, fill_order
+from clash_pipeline.paper.fills import Fill, FillConfig, Snapshot
 from clash_pipeline.paper.market import LAST_PRICE, last_price_params, snapshot
+from clash_pipeline.paper.positions import shown_price
 from clash_pipeline.strategy.graph import TradingCloneBlock, TradingPromptBlock
 from clash_pipeline.strategy.packet import build_packet
 from clash_pipeline.strategy.plan import AssetPlan, CompiledGraph, compile_graph
 from clash_pipeline.strategy.selection import Universe
 from clash_pipeline.strategy.store import get_clone
-from clash_pipeline.timeutil import HOUR_MS, interval_ms, now_ms
+from clash_pipeline.timeutil import DAY_MS, HOUR_MS, interval_ms, now_ms
 
 log = logging.getLogger("clash_pipeline")
 LEASE_MS = 5 * 60_000
 MAX_ATTEMPTS = 3
 BATCH = 100
+PACKET_CACHE = 256
 
 
 @dataclass(frozen=True)
@@ -97,8 +106,27 @@ class Outcome:
 
 
 @dataclass
+class Prepared:
+    """A run read and ready for its engine: what the engine is asked and what the gates will need."""
+
+    run_id: int
+    due: Due
+    attempt: int
+    started: float
+    prompt: TradingPromptBlock
+    engine: Engine
+    enabled: bool
+    request: EngineRequest
+    account: dict
+    reads: tuple
+    budget: tuple[float, float] | None = None  # (spent today, budget) in USD for engines that call a model
+
+
+@dataclass
 class TickReport:
     due: int = 0
+    max_in_flight: int = 0                                 # the most model calls in flight at once
+    cost_micro: int = 0                                    # what this pass's model calls cost
     claimed: int = 0
     resumed: int = 0
     outcomes: list[Outcome] = field(default_factory=list)
@@ -121,32 +149,54 @@ class DecisionRuntime:
     def __init__(self, conn: sqlite3.Connection, outbox: Outbox, *, clock: Callable[[], int] = now_ms,
                  bounds: GlobalBounds = GlobalBounds(), engine_settings: dict | None = None,
                  context_label: str = "live", worker: str | None = None, fills: FillConfig = FillConfig(),
-                 cadence: str | None = None, lease_ms: int = LEASE_MS, heartbeat_s: float | None = None) -> None:
+                 cadence: str | None = None, lease_ms: int = LEASE_MS, heartbeat_s: float | None = None,
+                 max_workers: int = 64, defer_payloads: bool = False, heartbeat: bool = True,
+                 prices: PriceTable | None = None) -> None:
         self.conn, self.outbox, self.clock, self.bounds = conn, outbox, clock, bounds
-        self.fills, self.broker = fills, Broker(conn, fills)
+        # one drawdown stop (the gate's bound and the mark's stop) and one fill config, for every order and mark
+        self.fills, self.broker = fills, Broker(conn, fills, Decimal(str(bounds.drawdown_stop_pct)))
         self.cadence = cadence  # a backtest's cadence overrides the prompt blocks' own
         self._bounds, self._fill_config = dataclasses.asdict(bounds), fills.as_dict()  # archived with every run
         self.engine_settings = engine_settings or {}
         self.context = context_label
         self.worker = worker or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self.lease_ms = lease_ms
+        self.max_workers = max_workers  # threads for concurrent engines; each engine bounds its models itself
+        self.defer_payloads = defer_payloads  # backtests: archive payloads every N ticks (flush_payloads)
+        self._deferred: dict[int, bytes] = {}
+        self.heartbeat = heartbeat  # off only where no other worker can hold this context's runs (a backtest)
+        self._packets: OrderedDict[tuple, dict] = OrderedDict()
+        self.prices = prices or PriceTable()  # token usage to USD, per model
+        self._spent: dict[tuple[int, int], int] = {}  # (clone, UTC day) -> model spend in micro-USD
+        self._pass_reads: dict[tuple | str, object] = {}
+        self._clone_reads: dict[int, dict] = {}
         self.heartbeat_s = heartbeat_s if heartbeat_s is not None else lease_ms / 3 / 1000
         self.skipped: dict[int, str] = {}
         self._compiled: dict[tuple[int, int], tuple[CompiledGraph, dict]] = {}
+        self._universe_digest = ""
         self._engines: dict[str, object] = {}
         self._rules: dict[str, AssetRules] = {}
         self._universe: Universe | None = None  # loaded once per pass for the clones compiled in it
 
     # -- what is due ------------------------------------------------------------------------------------------
     def _plans(self, clone_id: int, version: int) -> tuple[CompiledGraph, dict]:
-        """A clone version's compiled plans and blocks, compiled once per process."""
+        """A clone version's compiled plans and blocks, shared by every clone version whose stored graph is the
+        same (by its hash: clones made from one preset compile once) and by every runtime of this process against
+        the same universe (a sensor evaluation, the next pass, a backtest: nothing recompiles)."""
         key = (clone_id, version)
         if key not in self._compiled:  # a graph that does not load raises (GraphInvalid) and is tried again later
-            clone = get_clone(self.conn, clone_id, version)
+            stored = self.conn.execute("SELECT graph_json FROM graph_versions WHERE clone_id = ? AND version = ?",
+                                       (clone_id, version)).fetchone()
             if self._universe is None:
                 self._universe = Universe.load(self.conn)
-            compiled = compile_graph(clone.graph, self._universe)
-            self._compiled[key] = (compiled, {b.id: b for b in clone.graph.blocks})
+                self._universe_digest = _universe_digest(self._universe)
+            shared_key = (hashlib.sha256(stored[0].encode()).hexdigest(), self._universe_digest) if stored else None
+            found = _shared_plans(shared_key)
+            if found is None:
+                clone = get_clone(self.conn, clone_id, version)
+                found = (compile_graph(clone.graph, self._universe), {b.id: b for b in clone.graph.blocks})
+                _shared_plans(shared_key, found)
+            self._compiled[key] = found
         return self._compiled[key]
 
     def due(self, clone_ids: Iterable[int] | None = None, coin: str | None = None, force: bool = False) -> list[Due]:
@@ -228,75 +278,160 @@ class DecisionRuntime:
         return self._engines[name]
 
     def decide(self, run_id: int, d: Due, attempt: int = 1) -> Outcome:
+        """One run, start to end, in this thread."""
+        prepared = self.prepare(run_id, d, attempt)
+        if isinstance(prepared, Outcome):
+            return prepared
+        return self.conclude(prepared, self._propose(prepared))
+
+    def prepare(self, run_id: int, d: Due, attempt: int = 1) -> Prepared | Outcome:
+        """Everything the engine and the gates read from the database (this thread's connection): the packet,
+        the account, the gates' inputs. A failed Outcome if any of it fails."""
         started = time.perf_counter()
         try:
             compiled, blocks = self._plans(d.clone_id, d.version)
             prompt: TradingPromptBlock = blocks[d.prompt_id]
             clone_block = next(b for b in blocks.values() if isinstance(b, TradingCloneBlock))
             plan = _asset_plan(compiled, d)
-            packet = build_packet(self.conn, plan, d.tick_ms) if plan else {"channels": {}}
+            packet = self._packet(plan, d.tick_ms) if plan else {"channels": {}}
             account = self._account_state(d, clone_block.account_size_usd)
             request = EngineRequest(d.clone_id, d.prompt_id, d.coin, prompt.model, prompt.prompt, packet,
                                     account["equity"], prompt.controls)
-            proposal = self._engine(prompt.engine).propose(request)
-            gate_input = self._gate_input(d, prompt, plan is not None, proposal, packet, account)
-            gates = run_gates(gate_input, self.bounds)
-            status = "held" if gates.passed and gates.order is None else "ordered" if gates.passed else "rejected"
-            fill = snap = None
-            if gates.order is not None:
-                snap = snapshot(self.conn, d.coin, d.tick_ms)
-                order = gates.order
-                fill = fill_order(OrderSpec(order.side, order.size, order.order_type, order.price), snap, self.fills)
+            reads = self._gate_reads(d)
+            engine = self._engine(prompt.engine)
+            budget = (self._spent_usd(d), self.bounds.model_budget_usd_per_day) \
+                if getattr(engine, "needs_model", False) else None
+            return Prepared(run_id, d, attempt, started, prompt, engine, plan is not None, request, account, reads,
+                            budget)
+        except Exception as error:  # a run always ends in a clear state
+            log.exception("decision run %s failed", run_id)
+            return Outcome(run_id, d, "failed", error=_one_line(error),
+                           elapsed_ms=(time.perf_counter() - started) * 1000, attempt=attempt)
+
+    def _propose(self, prepared: Prepared) -> Proposal | BaseException:
+        """The engine's proposal (any thread: engines read no database); an error is returned, not raised."""
+        if prepared.budget and prepared.budget[0] >= prepared.budget[1]:
+            spent, budget = prepared.budget
+            action = Action(action="hold", confidence=1.0, reason=f"model budget spent: {spent:.4f} of {budget:.2f} "
+                            "USD today; the model was not asked")
+            return Proposal(action, "ok", action.model_dump_json())
+        try:
+            return prepared.engine.propose(prepared.request)
+        except Exception as error:
+            return error
+
+    def _spent_usd(self, d: Due) -> float:
+        """The clone's model spend in this context on the tick's UTC day (read once per pass, then counted)."""
+        day = d.tick_ms - d.tick_ms % DAY_MS
+        if (d.clone_id, day) not in self._spent:
+            self._spent[d.clone_id, day] = spent_micro(self.conn, self.prices, d.clone_id, self.context, day,
+                                                       day + DAY_MS)
+        return self._spent[d.clone_id, day] / 1e6
+
+    def _price(self, prepared: Prepared, proposal: Proposal) -> None:
+        """A model-backed proposal's cost, counted toward the clone's budget of the day."""
+        if prepared.budget is None or (proposal.tokens_in is None and proposal.tokens_out is None):
+            return
+        d = prepared.due
+        proposal.cost_micro = self.prices.cost_micro(prepared.prompt.model, proposal.tokens_in, proposal.tokens_out)
+        key = (d.clone_id, d.tick_ms - d.tick_ms % DAY_MS)
+        self._spent[key] = self._spent.get(key, 0) + proposal.cost_micro
+
+    def conclude(self, prepared: Prepared, proposal: Proposal | BaseException) -> Outcome:
+        """Gates, the fill and the payload of a proposal (this thread's connection)."""
+        run_id, d, attempt, started = prepared.run_id, prepared.due, prepared.attempt, prepared.started
+        try:
+            if isinstance(proposal, BaseException):
+                raise proposal
+            self._price(prepared, proposal)
+            prompt, packet, account = prepared.prompt, prepared.request.packet, prepared.account
+            gate_input = self._gate_input(d, prompt, prepared.enabled, proposal, packet, account, prepared.reads)
+            if prepared.budget is not None:
+                gate_input = dataclasses.replace(gate_input, model_spent_usd=prepared.budget[0],
+                                                 model_budget_usd=prepared.budget[1])
+            derived = derive(gate_input, self.bounds, lambda: snapshot(self.conn, d.coin, d.tick_ms), self.fills)
+            status, gates, snap, fill = str(derived.verdict), derived.gates, derived.snapshot, derived.fill
             # The context, and the prompt's parts (`prompting.assemble` rebuilds the exact messages from them);
             # the gate input, the fill's snapshot and config too, so `clash replay` needs nothing else.
             payload = {"context": packet, "strategy_prompt": prompt.prompt, "equity_usd": account["equity"],
                        "response": proposal.raw_reply,
                        "reason": proposal.action.reason if proposal.action else proposal.error,
                        "engine": prompt.engine, "gate_input": gate_input_to_dict(gate_input),
+                       "cost_usd": None if proposal.cost_micro is None else proposal.cost_micro / 1e6,
                        "bounds": self._bounds, "fill_config": self._fill_config,
                        "snapshot": snap.as_dict() if snap else None, "fill": fill.as_dict() if fill else None}
             return Outcome(run_id, d, status, proposal, gates, fill, snap, payload=payload,
                            elapsed_ms=(time.perf_counter() - started) * 1000, attempt=attempt)
         except Exception as error:  # a run always ends in a clear state
-            log.exception("decision run %s failed", run_id)
+            log.error("decision run %s failed: %s", run_id, _one_line(error), exc_info=error)
             return Outcome(run_id, d, "failed", error=_one_line(error),
                            elapsed_ms=(time.perf_counter() - started) * 1000, attempt=attempt)
 
+    def _packet(self, plan: AssetPlan, tick_ms: int) -> dict:
+        """The packet of a plan as of a tick; clones whose plans read the same (the same presets) share one
+        read of the market memory (an LRU of PACKET_CACHE entries: memory stays bounded)."""
+        key = (plan.coin, plan.symbol, plan.reads, tick_ms)
+        cached = self._packets.get(key)
+        if cached is None:
+            cached = build_packet(self.conn, plan, tick_ms)
+            self._packets[key] = cached
+            if len(self._packets) > PACKET_CACHE:
+                self._packets.popitem(last=False)
+        else:
+            self._packets.move_to_end(key)
+        return {**cached, "prompt_id": plan.prompt_id}  # the channels are shared, read-only
+
     def _account_state(self, d: Due, starting_usd: float) -> dict:
         """Equity, the position in this asset and the drawdown of the clone's account in this context."""
-        row = self.conn.execute(
-            "SELECT a.account_id, a.stopped, a.starting_micro, e.equity_micro, e.drawdown_pct FROM paper_accounts a "
-            "LEFT JOIN equity_curve e ON e.account_id = a.account_id AND e.ts_ms = (SELECT MAX(ts_ms) FROM "
-            "equity_curve WHERE account_id = a.account_id AND ts_ms <= ?) WHERE a.clone_id = ? AND a.context_label = ?",
-            (d.tick_ms, d.clone_id, self.context)).fetchone()
+        cache = self._clone_reads.setdefault(d.clone_id, {})
+        if ("account", d.tick_ms) not in cache:  # one read of the account and its positions per clone and pass
+            row = self.conn.execute(
+                "SELECT a.account_id, a.stopped, a.starting_micro, e.equity_micro, e.drawdown_pct FROM paper_accounts "
+                "a LEFT JOIN equity_curve e ON e.account_id = a.account_id AND e.ts_ms = (SELECT MAX(ts_ms) FROM "
+                "equity_curve WHERE account_id = a.account_id AND ts_ms <= ?) WHERE a.clone_id = ? AND "
+                "a.context_label = ?", (d.tick_ms, d.clone_id, self.context)).fetchone()
+            cache["account", d.tick_ms] = (row, self.broker.positions(row[0]) if row else {})
+        row, positions = cache["account", d.tick_ms]
         if row is None:
             return {"equity": starting_usd, "position": Decimal(0), "drawdown": 0.0}
         account_id, stopped, starting, equity, drawdown = row
-        position = self.broker.positions(account_id, d.coin).get(d.coin)
+        position = positions.get(d.coin)
         return {"equity": float((equity if equity is not None else starting) / 1e6),
                 "position": position.size if position else Decimal(0),
                 "drawdown": 100.0 if stopped else float(drawdown or 0.0)}
 
+    def _gate_reads(self, d: Due) -> tuple:
+        """What the gates read from the database besides the proposal: the mid, the clone's orders in the last
+        hour (count, last), an engaged kill switch. Read once per pass (the mid per asset and tick, the orders per
+        clone, the switches once): a clone's reads are read again after one of its orders is recorded."""
+        if ("mid", d.coin, d.tick_ms) not in self._pass_reads:
+            mid = self.conn.execute(LAST_PRICE, last_price_params(d.coin, d.tick_ms)).fetchone()
+            self._pass_reads["mid", d.coin, d.tick_ms] = mid[0] if mid else None
+        if "switches" not in self._pass_reads:
+            self._pass_reads["switches"] = dict(self.conn.execute(
+                "SELECT scope, scope || ': ' || COALESCE(reason, '') FROM kill_switches WHERE engaged = 1"))
+        cache = self._clone_reads.setdefault(d.clone_id, {})
+        if ("orders", d.tick_ms) not in cache:
+            cache["orders", d.tick_ms] = self.conn.execute(
+                "SELECT COUNT(*), MAX(o.created_ms) FROM orders o JOIN decision_runs r USING (run_id) WHERE "
+                "o.clone_id = ? AND r.context_label = ? AND o.created_ms > ? AND o.created_ms <= ?",
+                (d.clone_id, self.context, d.tick_ms - HOUR_MS, d.tick_ms)).fetchone()
+        orders, switches = cache["orders", d.tick_ms], self._pass_reads["switches"]
+        switch = next((switches[s] for s in sorted(switches) if s in ("global", f"clone:{d.clone_id}")), None)
+        return (self._pass_reads["mid", d.coin, d.tick_ms], orders[0], orders[1], switch)
+
     def _gate_input(self, d: Due, prompt: TradingPromptBlock, enabled: bool, proposal: Proposal, packet: dict,
-                    account: dict) -> GateInput:
+                    account: dict, reads: tuple) -> GateInput:
         if not self._rules:
             self._rules = load_asset_rules(self.conn)
-        rules = self._rules.get(d.coin)
-        mid = self.conn.execute(LAST_PRICE, last_price_params(d.coin, d.tick_ms)).fetchone()
-        orders = self.conn.execute(
-            "SELECT COUNT(*), MAX(o.created_ms) FROM orders o JOIN decision_runs r USING (run_id) WHERE o.clone_id = ? "
-            "AND r.context_label = ? AND o.created_ms > ? AND o.created_ms <= ?",
-            (d.clone_id, self.context, d.tick_ms - HOUR_MS, d.tick_ms)).fetchone()
-        switch = self.conn.execute(
-            "SELECT scope || ': ' || COALESCE(reason, '') FROM kill_switches WHERE engaged = 1 AND scope IN "
-            "('global', ?) ORDER BY scope LIMIT 1", (f"clone:{d.clone_id}",)).fetchone()
+        mid, orders_last_hour, last_order_ms, switch = reads
         return GateInput(
             action=proposal.action, reply_status=proposal.reply_status, reply_error=proposal.error, coin=d.coin,
             enabled=enabled, controls=prompt.controls,
-            rules=rules, mid=mid[0] if mid else None, as_of_ms=d.tick_ms,
+            rules=self._rules.get(d.coin), mid=mid, as_of_ms=d.tick_ms,
             newest_context_ms=_newest_market_stamp(packet), cadence_ms=interval_ms(self.cadence or prompt.cadence),
-            equity_usd=account["equity"], position_size=account["position"], orders_last_hour=orders[0],
-            last_order_ms=orders[1], kill_switch=switch[0] if switch else None, drawdown_pct=account["drawdown"],
+            equity_usd=account["equity"], position_size=account["position"], orders_last_hour=orders_last_hour,
+            last_order_ms=last_order_ms, kill_switch=switch, drawdown_pct=account["drawdown"],
         )
 
     # -- recording --------------------------------------------------------------------------------------------
@@ -333,9 +468,18 @@ class DecisionRuntime:
 
     def _enqueue(self, outcomes: list[Outcome]) -> dict[int, object]:
         """The archive ref of each outcome's payload: one object per batch (per run if the batch will not
-        serialize; a payload that will not serialize is dropped and its run fails)."""
+        serialize; a payload that will not serialize is dropped and its run fails). Deferred (`defer_payloads`,
+        backtests): kept serialized until `flush_payloads`, which archives them as one object."""
         with_payload = [o for o in outcomes if o.payload]
         if not with_payload:
+            return {}
+        if self.defer_payloads:
+            for o in with_payload:
+                try:
+                    self._deferred[o.run_id] = orjson.dumps(o.payload, default=str)
+                except (TypeError, ValueError, orjson.JSONEncodeError) as error:
+                    o.status, o.error, o.gates, o.fill = "failed", f"payload not archivable: {_one_line(error)}", \
+                        None, None
             return {}
         name = f"batch={outcomes[0].run_id}-{outcomes[-1].run_id}"
         try:
@@ -352,6 +496,19 @@ class DecisionRuntime:
             except (TypeError, ValueError, orjson.JSONEncodeError) as error:
                 o.status, o.error, o.gates, o.fill = "failed", f"payload not archivable: {_one_line(error)}", None, None
         return refs
+
+    def flush_payloads(self) -> int:
+        """Archive the deferred payloads as one object and point their runs at it; the number archived."""
+        if not self._deferred:
+            return 0
+        ids = sorted(self._deferred)
+        body = b"{" + b",".join(b'"%d":%s' % (run_id, self._deferred[run_id]) for run_id in ids) + b"}"
+        ref = self.outbox.enqueue("decision-payloads", [f"batch={ids[0]}-{ids[-1]}"], body)
+        with transaction(self.conn):
+            self.conn.executemany("UPDATE decision_runs SET payload_key = ?, payload_sha256 = ? WHERE run_id = ?",
+                                  [(ref.key, ref.sha256, run_id) for run_id in ids])
+        self._deferred.clear()
+        return len(ids)
 
     def _record_one(self, o: Outcome, ref, stamp: int) -> bool:
         """Write one run, only if this worker's claim still holds it (False, and nothing written, if not)."""
@@ -383,53 +540,86 @@ class DecisionRuntime:
             self.conn.executemany("INSERT OR REPLACE INTO decision_gates VALUES (?, ?, ?, ?)",
                                   [(o.run_id, gate, int(passed), detail) for gate, passed, detail in o.gates.verdicts])
         if o.status == "ordered":
+            self._clone_reads.pop(d.clone_id, None)  # its account, positions and recent orders change
             order = o.gates.order
-            cloid = client_order_id(d.clone_id, d.prompt_id, d.coin, d.tick_ms, self.context)
-            order_id = self.conn.execute(
-                "INSERT INTO orders (run_id, clone_id, coin, side, size, price, order_type, reduce_only, take_profit, "
-                "stop_loss, client_order_id, status, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                "'dry_run_open', ?) ON CONFLICT (run_id) DO NOTHING RETURNING order_id",
-                (o.run_id, d.clone_id, d.coin, order.side, str(order.size), _text(order.price), order.order_type,
-                 int(order.reduce_only), _text(order.take_profit), _text(order.stop_loss), cloid, stamp)).fetchone()
-            detail = f"{order.side} {order.size} {d.coin} {order.order_type}" + (f" @ {order.price}" if order.price else "")
-            detail += " (isolated margin)" if order.margin_mode == "isolated" else ""  # also the margin_mode gate
-            self.conn.execute("INSERT INTO execution_events (run_id, order_id, kind, detail, created_ms) VALUES "
-                              "(?, ?, 'order_created', ?, ?) ON CONFLICT DO NOTHING",
-                              (o.run_id, order_id[0] if order_id else None, detail, stamp))
-            if order_id and o.fill is not None:
-                leverage = p.action.leverage
-                self.broker.execute_order(order_id[0], account_id, o.fill, o.snapshot, d.tick_ms,
-                                          None if leverage is None else dec(leverage))
-                kind = {"filled": "order_filled", "partial": "order_partially_filled",
-                        "rejected": "order_rejected", "resting": "order_resting"}[o.fill.status]
-                self.conn.execute("INSERT INTO execution_events (run_id, order_id, kind, detail, created_ms) VALUES "
-                                  "(?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                                  (o.run_id, order_id[0], kind, f"{o.fill.size} @ {o.fill.price} ({o.fill.source}); "
-                                   + "; ".join(o.fill.notes), stamp))
+            order_id = lifecycle.create_order(self.conn, NewOrder(
+                o.run_id, d.clone_id, d.coin, Side(order.side), order.size, OrderType(order.order_type),
+                client_order_id(d.clone_id, d.prompt_id, d.coin, d.tick_ms, self.context), order.price,
+                order.reduce_only, order.take_profit, order.stop_loss, order.margin_mode == "isolated"), stamp)
+            if o.fill is not None:
+                fill = o.fill
+                if fill.status in (FillStatus.FILLED, FillStatus.PARTIAL):
+                    leverage = p.action.leverage
+                    self.broker.book_fill(account_id, "order", d.coin, order.side, fill, o.snapshot, d.tick_ms,
+                                          order_id, None if leverage is None else dec(leverage), order.stop_loss,
+                                          order.take_profit)
+                price = "" if fill.price is None else f" @ {shown_price(fill.price)}"
+                lifecycle.apply_fill(self.conn, order_id, FillStatus(fill.status), f"{fill.size}{price} "
+                                     f"({fill.source}); " + "; ".join(fill.notes), fill.unfilled, stamp)
         elif o.status == "rejected" and p and p.action and p.action.trades:
-            failed = "; ".join(f"{g}: {why}" for g, ok, why in o.gates.verdicts if not ok)
-            self.conn.execute("INSERT INTO execution_events (run_id, kind, detail, created_ms) VALUES "
-                              "(?, 'order_rejected', ?, ?) ON CONFLICT DO NOTHING", (o.run_id, failed, stamp))
+            lifecycle.reject_run(self.conn, o.run_id, "; ".join(f"{g}: {why}" for g, ok, why in o.gates.verdicts
+                                                                if not ok), stamp)
         return True
 
     # -- a pass -----------------------------------------------------------------------------------------------
     def run(self, due: list[Due], on_batch: Callable[[list[Outcome]], None] | None = None) -> TickReport:
+        """Claim what is due, then stream it: this thread prepares each run (database reads) and concludes it
+        (gates, fill); proposals of `concurrent` engines (model calls) run on a pool of threads, bounded per
+        model by the engine; every BATCH outcomes are recorded in one transaction, here, and their payloads
+        dropped (memory stays flat in the size of the tick)."""
         report = TickReport(due=len(due), skipped=dict(self.skipped))
         self._rules = load_asset_rules(self.conn)  # the exchange's rules, read once per pass
         self._universe = None
+        self._packets.clear()  # packets are shared within a pass only
+        self._spent.clear()  # model spend is read again each pass
+        self._pass_reads.clear()  # mids, kill switches
+        self._clone_reads.clear()  # accounts, positions, recent orders: per clone, dropped when it orders
         resumed = self.resume_stale()
         claimed = self.claim(due)
         report.claimed, report.resumed = len(claimed), len(resumed)
         work = resumed + claimed
-        with self._heartbeat(bool(work)):
-            for start in range(0, len(work), BATCH):
-                outcomes = [self.decide(c.run_id, c.due, c.attempt) for c in work[start : start + BATCH]]
-                lost = set(self.record(outcomes))
+        done: list[Outcome] = []
+
+        def flush(final: bool = False) -> None:
+            while len(done) >= BATCH or (final and done):
+                batch = done[:BATCH]
+                del done[:BATCH]
+                lost = set(self.record(batch))
                 report.lost += sorted(lost)
-                outcomes = [o for o in outcomes if o.run_id not in lost]
-                report.outcomes += outcomes
+                batch = [o for o in batch if o.run_id not in lost]
+                for o in batch:
+                    o.payload, o.snapshot = {}, None  # archived and recorded: nothing keeps them
+                    report.cost_micro += (o.proposal.cost_micro or 0) if o.proposal else 0
+                report.outcomes += batch
                 if on_batch:
-                    on_batch(outcomes)
+                    on_batch(batch)
+
+        with self._heartbeat(bool(work)), ThreadPoolExecutor(self.max_workers, "decision-engine") as pool:
+            pending: dict[Future, Prepared] = {}
+
+            def settle(block: bool) -> None:
+                if not pending:
+                    return
+                finished, _ = wait(pending, timeout=None if block else 0, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    done.append(self.conclude(pending.pop(future), future.result()))
+
+            for claim in work:
+                prepared = self.prepare(claim.run_id, claim.due, claim.attempt)
+                if isinstance(prepared, Outcome):
+                    done.append(prepared)
+                elif getattr(prepared.engine, "concurrent", False):
+                    pending[pool.submit(self._propose, prepared)] = prepared
+                else:
+                    done.append(self.conclude(prepared, self._propose(prepared)))
+                settle(block=len(pending) >= 2 * self.max_workers)
+                flush()
+            while pending:
+                settle(block=True)
+                flush()
+            flush(final=True)
+        report.max_in_flight = max((g.max_in_flight_seen for e in self._engines.values()
+                                    for g in getattr(e, "gates", {}).values()), default=0)
         return report
 
     @contextmanager
@@ -437,7 +627,7 @@ class DecisionRuntime:
         """Renew this worker's leases every `heartbeat_s` on a thread of its own (own connection) while the
         block runs: a slow model call never lets the lease run out."""
         path = self.conn.execute("PRAGMA database_list").fetchone()[2]
-        if not needed or not path:
+        if not needed or not path or not self.heartbeat:
             yield
             return
         stop = threading.Event()
@@ -463,6 +653,34 @@ class DecisionRuntime:
 
     def tick(self, clone_ids: Iterable[int] | None = None, coin: str | None = None, force: bool = False) -> TickReport:
         return self.run(self.due(clone_ids, coin, force))
+
+
+_SHARED: OrderedDict[tuple[str, str], tuple[CompiledGraph, dict]] = OrderedDict()
+_SHARED_LOCK = threading.Lock()
+SHARED_PLANS = 4096  # distinct (graph, universe) pairs kept by a process
+
+
+def _shared_plans(key: tuple[str, str] | None, value: tuple[CompiledGraph, dict] | None = None):
+    """The process-wide LRU of compiled plans by (graph hash, universe hash): get (value None) or put."""
+    if key is None:
+        return None
+    with _SHARED_LOCK:
+        if value is None:
+            found = _SHARED.get(key)
+            if found is not None:
+                _SHARED.move_to_end(key)
+            return found
+        _SHARED[key] = value
+        while len(_SHARED) > SHARED_PLANS:
+            _SHARED.popitem(last=False)
+        return value
+
+
+def _universe_digest(universe: Universe) -> str:
+    """What compiling depends on in the universe, hashed: plans compiled against another universe are not reused."""
+    return hashlib.sha256(repr((sorted(universe.kinds.items()), sorted(universe.names.items()),
+                                sorted(universe.bases.items()), sorted(universe.delisted),
+                                sorted((c, sorted(v)) for c, v in universe.categories.items()))).encode()).hexdigest()
 
 
 def load_asset_rules(conn: sqlite3.Connection) -> dict[str, AssetRules]:
@@ -492,7 +710,4 @@ def _newest_market_stamp(packet: dict) -> int | None:
               for read in channel["reads"].values() for row in read["rows"][-1:]]
     return max(stamps, default=None)
 
-
-def _text(value: Decimal | None) -> str | None:
-    return None if value is None else str(value)
 

@@ -8,9 +8,13 @@ import signal
 import sqlite3
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 from clash_pipeline.archive import open_archive
 from clash_pipeline.archive.outbox import Outbox
+from clash_pipeline.decisions.costs import PriceTable
+from clash_pipeline.decisions.gates import GlobalBounds
+from clash_pipeline.decisions.limits import ModelLimits
 from clash_pipeline.decisions.prompting import assemble
 from clash_pipeline.decisions.runtime import DecisionRuntime, TickReport
 from clash_pipeline.memory.db import open_memory
@@ -18,9 +22,41 @@ from clash_pipeline.settings import Settings
 from clash_pipeline.strategy.graph import ExecutionControls
 
 
+ENGINES_FILE = "engines.json"
+
+
+def engine_config(home: Path) -> dict:
+    """The optional `$CLASH_HOME/engines.json`: per-engine settings (`engines`: {"openai": {"max_in_flight": 32,
+    "requests_per_minute": ..., "tokens_per_minute": ..., "timeout_s": ..., "model_limits": {model: {...}}}}),
+    model prices (`prices`: {model: {"input_per_mtok": ..., "output_per_mtok": ...}}) and bounds (`bounds`:
+    GlobalBounds fields, e.g. `model_budget_usd_per_day`). Checked whole before use: a bad file is one error."""
+    path = home / ENGINES_FILE
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text())
+        unknown = set(data) - {"engines", "prices", "bounds"}
+        if unknown:
+            raise ValueError(f"unknown keys {sorted(unknown)} (known: engines, prices, bounds)")
+        options: dict = {"engine_settings": dict(data.get("engines", {}))}
+        for engine in options["engine_settings"].values():  # limits are checked now, not at the first call
+            ModelLimits(engine.get("max_in_flight", 32), engine.get("requests_per_minute"),
+                        engine.get("tokens_per_minute"))
+            for limits in engine.get("model_limits", {}).values():
+                ModelLimits(**limits)
+        if "prices" in data:
+            options["prices"] = PriceTable(data["prices"])
+        if "bounds" in data:
+            options["bounds"] = GlobalBounds(**data["bounds"])
+        return options
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"{path}: {' '.join(str(error).split())}") from None
+
+
 def runtime_for(settings: Settings, **options: object) -> DecisionRuntime:
     conn = open_memory(settings.memory_path)
-    return DecisionRuntime(conn, Outbox(settings.outbox_dir, conn, open_archive(settings)), **options)
+    return DecisionRuntime(conn, Outbox(settings.outbox_dir, conn, open_archive(settings)),
+                           **{**engine_config(settings.home), **options})
 
 
 def work(runtime: DecisionRuntime, interval_s: float, report: Callable[[TickReport], None],

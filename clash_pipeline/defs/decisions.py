@@ -35,7 +35,8 @@ def _metadata(report: TickReport, names: dict[str, str] | None = None) -> dict:
                     f"| {what} |")
     return {
         "dagster/row_count": len(report.outcomes), "pairs_due": report.due, "claimed": report.claimed,
-        "resumed": report.resumed, **counts,
+        "resumed": report.resumed, **counts, "max_in_flight": report.max_in_flight,
+        "model_cost_usd": report.cost_micro / 1e6,
         "p50_ms": latencies[len(latencies) // 2] if latencies else 0.0,
         "runs": dg.MetadataValue.md("\n".join(rows)),
     }

@@ -5,7 +5,7 @@ import dagster as dg
 
 from clash_pipeline.defs.clones import clones_partitions
 from clash_pipeline.defs.resources import ArchiveResource, MarketMemoryResource
-from clash_pipeline.paper.backtest import run_backtest
+from clash_pipeline.decisions.backtest import run_backtest
 from clash_pipeline.paper.broker import Broker
 from clash_pipeline.paper.metrics import account_metrics, reconcile
 from clash_pipeline.strategy.store import clone_id_of

@@ -87,7 +87,7 @@ def backtest_from_lake(lake: Lake, archive: Archive, workdir: Path, clone_id: in
                        progress: Callable[[str], None] = lambda _: None) -> dict:
     """A backtest on any machine: hydrate a fresh market memory in `workdir` from the lake, run the backtest core
     on it, and drain its decision payloads into `archive` (the folder may go away afterwards)."""
-    from clash_pipeline.paper.backtest import run_backtest
+    from clash_pipeline.decisions.backtest import run_backtest
     from clash_pipeline.strategy.store import get_clone
 
     path = Path(workdir) / "market_memory.sqlite"

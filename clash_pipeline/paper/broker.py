@@ -14,6 +14,8 @@ from decimal import Decimal
 
 from clash_pipeline.market.exchange_rules import dec
 from clash_pipeline.memory.db import transaction
+from clash_pipeline.orders import lifecycle
+from clash_pipeline.orders.enums import EventKind
 from clash_pipeline.paper.fills import Fill, FillConfig, OrderSpec, Snapshot, fill_order, fill_resting
 from clash_pipeline.paper.market import last_price, oracle_price, snapshot
 from clash_pipeline.paper.positions import (
@@ -22,6 +24,7 @@ from clash_pipeline.paper.positions import (
     from_micro,
     funding_payment,
     maintenance_margin,
+    shown_price,
     to_micro,
 )
 from clash_pipeline.timeutil import HOUR_MS
@@ -121,27 +124,13 @@ class Broker:
             (account_id, coin, str(moved.size), str(moved.entry), str(moved.leverage), _s(moved.stop_loss),
              _s(moved.take_profit), to_micro(realized), ts_ms))
 
-    def execute_order(self, order_id: int, account_id: int, fill: Fill, snap: Snapshot, ts_ms: int,
-                      leverage: Decimal | None) -> None:
-        """Apply a dry-run order's fill (computed by the fill model from the snapshot the decision read)."""
-        order = self.conn.execute("SELECT coin, side, stop_loss, take_profit FROM orders WHERE order_id = ?",
-                                  (order_id,)).fetchone()
-        coin, side, stop_loss, take_profit = order
-        status = {"filled": "filled", "partial": "partially_filled", "rejected": "rejected"}.get(fill.status)
-        if fill.status in ("filled", "partial"):
-            self.book_fill(account_id, "order", coin, side, fill, snap, ts_ms, order_id, leverage, _d(stop_loss),
-                           _d(take_profit))
-        if status:
-            self.conn.execute("UPDATE orders SET status = ? WHERE order_id = ?", (status, order_id))
-
     # -- marks ------------------------------------------------------------------------------------------------
     def mark(self, as_of_ms: int, account_ids: list[int] | None = None) -> list[MarkResult]:
         """Accrue funding, fill or expire resting limits, apply SL/TP, liquidations and the drawdown stop, and
         write an equity point: one transaction per account."""
-        if account_ids is None:  # every open account trading now (a backtest marks its own, at its own ticks)
+        if account_ids is None:  # every open live account (auditions, races and backtests mark their own)
             account_ids = [a for (a,) in self.conn.execute(
-                "SELECT account_id FROM paper_accounts WHERE stopped = 0 AND context_label NOT LIKE 'backtest:%' "
-                "AND context_label != 'live-exchange'")]  # the exchange marks live accounts (live.reconcile)
+                "SELECT account_id FROM paper_accounts WHERE stopped = 0 AND context_label = 'live'")]
         results = []
         for account_id in account_ids:
             with transaction(self.conn):
@@ -277,12 +266,11 @@ class Broker:
                 snap = Snapshot((), (), dec(price), None, kind, 0, as_of)
                 self.book_fill(account_id, "order", coin, side, fill, snap, as_of, order_id,
                                None if leverage is None else dec(leverage), _d(stop_loss), _d(take_profit))
-                self.conn.execute("UPDATE orders SET status = 'filled' WHERE order_id = ?", (order_id,))
+                lifecycle.transition(self.conn, order_id, EventKind.FILLED,
+                                     f"{fill.size} @ {shown_price(fill.price)} (maker); " + "; ".join(fill.notes),
+                                     as_of)
             elif as_of - created >= self.config.limit_ttl_ms:
-                self.conn.execute("UPDATE orders SET status = 'expired' WHERE order_id = ?", (order_id,))
-                self.conn.execute("INSERT INTO execution_events (run_id, order_id, kind, detail, created_ms) SELECT "
-                                  "run_id, order_id, 'order_expired', 'time in force ran out', ? FROM orders "
-                                  "WHERE order_id = ? ON CONFLICT DO NOTHING", (as_of, order_id))
+                lifecycle.transition(self.conn, order_id, EventKind.EXPIRED, "time in force ran out", as_of)
 
 
 def _d(value: str | None) -> Decimal | None:

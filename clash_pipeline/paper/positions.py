@@ -19,6 +19,16 @@ def to_micro(usd: Decimal) -> int:
     return int((usd / MICRO).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
 
 
+def shown_price(price: Decimal) -> Decimal:
+    """A price as shown: 5 significant figures at most (Hyperliquid's price precision), never in exponent
+    form. The exact Decimal stays in the books; this is for people."""
+    if not price.is_finite() or price == 0:
+        return price
+    exponent = min(0, price.adjusted() - 4)
+    rounded = price.quantize(Decimal(1).scaleb(exponent), rounding=ROUND_HALF_EVEN)
+    return rounded.quantize(Decimal(1)) if rounded == rounded.to_integral_value() else rounded.normalize()
+
+
 def from_micro(amount: int) -> Decimal:
     return Decimal(amount) * MICRO
 

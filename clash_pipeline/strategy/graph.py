@@ -85,7 +85,7 @@ class ExecutionControls(BaseModel):
 class TradingPromptBlock(_Block):
     kind: Literal["trading_prompt"] = "trading_prompt"
     prompt: str = Field(min_length=1, max_length=20_000)
-    engine: Literal["hold", "rules", "openai"] = "rules"
+    engine: str = Field("rules", min_length=1, max_length=40)  # a registered engine (decisions.engines)
     model: str | None = Field(None, max_length=200)
     cadence: str = Field("15m", max_length=8)
     controls: ExecutionControls = ExecutionControls()
@@ -258,8 +258,13 @@ def _structure_problems(blocks: list, edges: list[Edge]) -> list[Problem]:
                 problems.append(Problem(block.id, "controls.min_order_usd", "is above controls.max_order_usd"))
             if controls.max_order_usd > controls.max_position_notional_usd:
                 problems.append(Problem(block.id, "controls.max_order_usd", "is above max_position_notional_usd"))
-            if block.engine == "openai" and not block.model:
-                problems.append(Problem(block.id, "model", "the openai engine needs a model"))
+            from clash_pipeline.decisions.engines import engine_names, needs_model  # the registry, not a list here
+
+            if block.engine not in engine_names():
+                problems.append(Problem(block.id, "engine", f"unknown engine {block.engine!r}; registered: "
+                                        f"{engine_names()}"))
+            elif needs_model(block.engine) and not block.model:
+                problems.append(Problem(block.id, "model", f"the {block.engine} engine needs a model"))
         if isinstance(block, AssetBlock) and not (block.select or block.include):
             problems.append(Problem(block.id, "select", "selects nothing: give categories or include symbols"))
     clones = [b for b in blocks if isinstance(b, TradingCloneBlock)]

@@ -15,7 +15,7 @@ from clash_pipeline.api.problems import Problem
 from clash_pipeline.api.siwe import iso_ms
 from clash_pipeline.decisions.runtime import DecisionRuntime
 from clash_pipeline.decisions.service import run_story
-from clash_pipeline.paper.backtest import run_backtest
+from clash_pipeline.decisions.backtest import run_backtest
 from clash_pipeline.paper.broker import Broker
 from clash_pipeline.paper.metrics import account_metrics, reconcile
 from clash_pipeline.timeutil import DAY_MS

@@ -1,12 +1,16 @@
 """Engines propose an action for one (strategy, asset) from its prompt and context packet.
 
-An engine is a small interface; a new one registers itself with `@register("name")` and the worker finds it by
-the name in the prompt block, without any change to the worker.
+An engine is a small interface; a new one is one file in this package that registers itself with
+`@register("name")`: every module here is imported when an engine is first asked for, so the worker, and the
+graph validation (the engines a prompt block may name), find it by its name with no other change. An engine that
+calls a model says `needs_model = True` (a prompt block must then name one) and `concurrent = True` (the runtime
+calls it from a pool of threads; it must read no database).
 """
 
 from __future__ import annotations
 
 import importlib
+import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -46,6 +50,7 @@ class Proposal:
     tokens_in: int | None = None
     tokens_out: int | None = None
     usage: dict = field(default_factory=dict)
+    cost_micro: int | None = None  # priced by the runtime (decisions/costs.py) for engines that call a model
 
 
 class Engine(Protocol):
@@ -64,17 +69,30 @@ def register(name: str) -> Callable[[Callable[..., Engine]], Callable[..., Engin
     return add
 
 
-BUILTIN = {"hold": "basic", "rules": "basic", "openai": "openai_engine"}  # imported when first asked for
+def _load_all() -> None:
+    """Import every engine module of this package (each registers its engines)."""
+    for module in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{module.name}")
+
+
+def engine_names() -> list[str]:
+    """The registered engines: the names a prompt block may use."""
+    _load_all()
+    return sorted(_REGISTRY)
+
+
+def needs_model(name: str) -> bool:
+    _load_all()
+    return bool(getattr(_REGISTRY.get(name), "needs_model", False))
 
 
 def make_engine(name: str, **settings: object) -> Engine:
-    if name not in _REGISTRY and name in BUILTIN:
-        importlib.import_module(f"{__name__}.{BUILTIN[name]}")
+    if name not in _REGISTRY:
+        _load_all()
     try:
         return _REGISTRY[name](**settings)
     except KeyError:
-        known = sorted(set(_REGISTRY) | set(BUILTIN))
-        raise ValueError(f"unknown engine {name!r}; registered: {known}") from None
+        raise ValueError(f"unknown engine {name!r}; registered: {sorted(_REGISTRY)}") from None
 
 
 def proposal_from_reply(raw_reply: str) -> Proposal:

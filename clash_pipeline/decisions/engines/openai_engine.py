@@ -6,7 +6,9 @@ key is never logged or stored."""
 from __future__ import annotations
 
 import os
+import threading
 import time
+from collections.abc import Callable
 
 import openai
 import pydantic
@@ -14,6 +16,7 @@ from openai.types.chat import ChatCompletion
 
 from clash_pipeline.decisions.action import Action
 from clash_pipeline.decisions.engines import EngineRequest, Proposal, register
+from clash_pipeline.decisions.limits import ModelGate, ModelLimits, retry_after_s
 
 MAX_RAW = 20_000  # characters of a malformed body kept for the archive
 RESPONSE_FORMAT = {"type": "json_schema",
@@ -23,14 +26,54 @@ RESPONSE_FORMAT = {"type": "json_schema",
 @register("openai")
 class OpenAIEngine:
     name = "openai"
+    concurrent = True
+    needs_model = True
 
     def __init__(self, base_url: str | None = None, api_key: str | None = None, timeout_s: float = 30.0,
-                 max_retries: int = 2, **_: object) -> None:
-        self.client = openai.OpenAI(
-            base_url=base_url or os.environ.get("OPENAI_BASE_URL") or None,
-            api_key=api_key or os.environ.get("OPENAI_API_KEY") or "not-set",
-            timeout=timeout_s, max_retries=max_retries,
-        )
+                 max_retries: int = 2, max_in_flight: int = 32, requests_per_minute: int | None = None,
+                 tokens_per_minute: int | None = None, model_limits: dict[str, dict] | None = None,
+                 sleep: Callable[[float], None] = time.sleep, **_: object) -> None:
+        self.base_url = base_url or os.environ.get("OPENAI_BASE_URL") or None
+        self.client = openai.OpenAI(base_url=self.base_url, api_key=api_key or os.environ.get("OPENAI_API_KEY")
+                                    or "not-set", timeout=timeout_s, max_retries=0)  # retries are ours (below)
+        self.timeout_s, self.max_retries, self.sleep = timeout_s, max_retries, sleep
+        self.limits = ModelLimits(max_in_flight, requests_per_minute, tokens_per_minute)
+        self.model_limits = {model: ModelLimits(**limits) for model, limits in (model_limits or {}).items()}
+        self.gates: dict[str, ModelGate] = {}
+        self._lock = threading.Lock()
+
+    def gate(self, model: str) -> ModelGate:
+        """The bounds shared by every call to `model` at this engine's provider."""
+        with self._lock:
+            if model not in self.gates:
+                self.gates[model] = ModelGate(self.model_limits.get(model, self.limits))
+            return self.gates[model]
+
+    def _create(self, model: str, request: EngineRequest) -> object:
+        """One completion within the model's bounds, retried on 429 (after its Retry-After), timeouts,
+        connection errors and 5xx; the last error is raised."""
+        gate = self.gate(model)
+        for attempt in range(self.max_retries + 1):
+            last = attempt == self.max_retries
+            try:
+                with gate.slot() as spend:
+                    response = self.client.chat.completions.create(
+                        model=model, messages=list(request.messages()), response_format=RESPONSE_FORMAT,
+                        timeout=self.timeout_s)
+                    usage = getattr(response, "usage", None)
+                    spend(getattr(usage, "total_tokens", 0) or 0)
+                    return response
+            except openai.RateLimitError as error:
+                if last:
+                    raise
+                wait = retry_after_s(getattr(error.response, "headers", None), 2.0 ** attempt)
+                gate.pause(wait)  # every call to this model waits, not just this one
+                self.sleep(wait)
+            except (openai.APIConnectionError, openai.InternalServerError):  # includes APITimeoutError
+                if last:
+                    raise
+                self.sleep(0.5 * 2 ** attempt)
+        raise AssertionError("unreachable")
 
     def propose(self, request: EngineRequest) -> Proposal:
         started = time.perf_counter()
@@ -39,9 +82,7 @@ class OpenAIEngine:
             return Proposal(latency_ms=(time.perf_counter() - started) * 1000, **fields)
 
         try:
-            response = self.client.chat.completions.create(
-                model=request.model or "gpt-4o-mini", messages=list(request.messages()), response_format=RESPONSE_FORMAT,
-            )
+            response = self._create(request.model or "gpt-4o-mini", request)
         except openai.APITimeoutError:
             return done(action=None, reply_status="error", error="timeout waiting for the model")
         except openai.APIError as error:

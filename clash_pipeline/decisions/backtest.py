@@ -1,6 +1,8 @@
 """Backtests: a clone over stored history through the same code path as live paper trading (packets as of each
 tick, the same engine, gates and fill model, marks after each tick), in their own account context
-`backtest:<id>`. Reproducible bit for bit: the result hash covers the equity curve and every fill."""
+`backtest:<id>`. Reproducible bit for bit: the result hash covers the equity curve and every fill. Payloads are
+archived one object per `ARCHIVE_EVERY_TICKS` ticks (a backtest killed in between leaves its last runs without
+a payload: run it again, it is reproducible)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ from clash_pipeline.paper.fills import FillConfig
 from clash_pipeline.paper.metrics import account_metrics
 from clash_pipeline.strategy.catalog import CADENCES
 from clash_pipeline.timeutil import interval_ms, now_ms
+
+ARCHIVE_EVERY_TICKS = 96  # payloads go to the archive as one object per 96 ticks (a day at 15m), not per tick
 
 
 def run_backtest(conn: sqlite3.Connection, outbox: Outbox, clone_id: int, start_ms: int, end_ms: int,
@@ -46,7 +50,8 @@ def simulate(conn: sqlite3.Connection, outbox: Outbox, clone_ids: list[int], lab
     for `clone_ids` in context `label`, then mark their accounts. Returns the decisions made and the ticks run."""
     step, clock = interval_ms(cadence), [start_ms]
     runtime = DecisionRuntime(conn, outbox, clock=lambda: clock[0], context_label=label, fills=fills,
-                              worker=label, cadence=cadence)
+                              worker=label, cadence=cadence, defer_payloads=True,
+                              heartbeat=False)  # its context is its own: no other worker takes its runs over
     ticks = range(start_ms - start_ms % step + (step if start_ms % step else 0), end_ms + 1, step)
     decisions = 0
     for i, tick in enumerate(ticks):
@@ -56,8 +61,11 @@ def simulate(conn: sqlite3.Connection, outbox: Outbox, clone_ids: list[int], lab
         if on_tick:
             on_tick(tick, outcomes)
         runtime.broker.mark(tick, [a for c in clone_ids for a in _accounts(conn, c, label)])
+        if (i + 1) % ARCHIVE_EVERY_TICKS == 0:
+            runtime.flush_payloads()
         if i % 96 == 0:
             progress(f"{label}: tick {i + 1}/{len(ticks)}, {decisions} decisions")
+    runtime.flush_payloads()
     return decisions, len(ticks)
 
 

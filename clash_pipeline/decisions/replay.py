@@ -1,6 +1,6 @@
 """Decision replay: re-derive a stored run's verdict, order and fill from its archived inputs (the raw reply,
-the gate input and bounds, the fill snapshot and config), without calling any model, and say whether they match
-what was recorded."""
+the gate input and bounds, the fill snapshot and config) with the runtime's own derivation (`derive`), without
+calling any model, and say whether they match what was recorded."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from decimal import Decimal
 
 from clash_pipeline.archive.outbox import Outbox
 from clash_pipeline.decisions.engines import proposal_from_reply
-from clash_pipeline.decisions.gates import GlobalBounds, gate_input_from_dict, run_gates
-from clash_pipeline.paper.fills import FillConfig, OrderSpec, Snapshot, fill_order
+from clash_pipeline.decisions.derive import derive
+from clash_pipeline.decisions.gates import GlobalBounds, gate_input_from_dict
+from clash_pipeline.paper.fills import FillConfig, Snapshot
 from clash_pipeline.paper.positions import to_micro
 
 
@@ -30,24 +31,23 @@ def replay_run(conn: sqlite3.Connection, outbox: Outbox, run_id: int) -> dict:
     # an error or a timeout cannot be told apart from the text alone).
     gate_input = dataclasses.replace(gate_input, action=proposal.action, reply_status=proposal.reply_status
                                      if proposal.reply_status == "ok" else gate_input.reply_status)
-    report = run_gates(gate_input, GlobalBounds(**payload["bounds"]))
-    verdict = "held" if report.passed and report.order is None else "ordered" if report.passed else "rejected"
-    checks = [("verdict", verdict, status)]
+    config = FillConfig(**{k: (int(v) if k == "limit_ttl_ms" else Decimal(v))
+                           for k, v in payload["fill_config"].items()})
+    snap = payload.get("snapshot")
+    derived = derive(gate_input, GlobalBounds(**payload["bounds"]), lambda: snap and Snapshot.from_dict(snap), config)
+    report = derived.gates
+    checks = [("verdict", str(derived.verdict), status)]
     gates = dict(conn.execute("SELECT gate, passed FROM decision_gates WHERE run_id = ?", (run_id,)).fetchall())
     checks.append(("gates", {g: int(p) for g, p, _ in report.verdicts}, gates))
     order = conn.execute("SELECT order_id, side, size, price, order_type, reduce_only FROM orders WHERE run_id = ?",
                          (run_id,)).fetchone()
     if report.order or order:
         draft = report.order
-        derived = None if draft is None else (draft.side, str(draft.size), None if draft.price is None
-                                              else str(draft.price), draft.order_type, int(draft.reduce_only))
-        checks.append(("order", derived, None if order is None else tuple(order[1:])))
-    if report.order and payload.get("snapshot"):
-        config = FillConfig(**{k: (int(v) if k == "limit_ttl_ms" else Decimal(v))
-                               for k, v in payload["fill_config"].items()})
-        draft = report.order
-        fill = fill_order(OrderSpec(draft.side, draft.size, draft.order_type, draft.price),
-                          Snapshot.from_dict(payload["snapshot"]), config)
+        derived_order = None if draft is None else (draft.side, str(draft.size), None if draft.price is None
+                                                    else str(draft.price), draft.order_type, int(draft.reduce_only))
+        checks.append(("order", derived_order, None if order is None else tuple(order[1:])))
+    if derived.fill is not None:
+        fill = derived.fill
         recorded = conn.execute("SELECT size, price, fee_micro FROM paper_fills WHERE order_id = ?",
                                 (order[0],)).fetchone() if order else None
         derived_fill = None if fill.status not in ("filled", "partial") else (str(fill.size), str(fill.price),

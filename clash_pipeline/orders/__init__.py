@@ -1,0 +1,1 @@
+"""Orders and their execution events: one owner (`lifecycle`), one vocabulary (`enums`)."""

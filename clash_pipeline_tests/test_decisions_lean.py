@@ -1,0 +1,55 @@
+"""The lean decision path: backtests archive payloads per N ticks, packets and compiled plans are shared by
+clones that read the same, and a recorded tick keeps no payload in memory."""
+
+from __future__ import annotations
+
+from clash_pipeline.decisions import backtest
+from clash_pipeline.decisions.replay import replay_run
+from clash_pipeline.strategy import modes, store
+from clash_pipeline.timeutil import HOUR_MS
+from clash_pipeline_tests.conftest import NOW_MS, TRADING_COINS as COINS
+from clash_pipeline_tests.helpers import trading_runtime
+
+
+def test_a_backtest_archives_its_payloads_once_per_n_ticks_and_every_run_replays(trading_home, monkeypatch):
+    monkeypatch.setattr(backtest, "ARCHIVE_EVERY_TICKS", 8)
+    runtime = trading_runtime(trading_home)
+    start = NOW_MS - NOW_MS % HOUR_MS - 6 * HOUR_MS
+    result = backtest.run_backtest(runtime.conn, runtime.outbox, 1, start, start + 6 * HOUR_MS, "15m")
+    conn = runtime.conn
+    runs = conn.execute("SELECT COUNT(*), COUNT(payload_key), COUNT(DISTINCT payload_key) FROM decision_runs "
+                        "WHERE context_label = ?", (result["context"],)).fetchone()
+    assert runs[0] == runs[1] == result["decisions"] > 0  # every run points at its payload
+    assert runs[2] == -(-result["ticks"] // 8)  # one object per 8 ticks, not one per tick
+    some = [r for (r,) in conn.execute("SELECT run_id FROM decision_runs WHERE context_label = ? LIMIT 5",
+                                      (result["context"],))]
+    assert all(replay_run(conn, runtime.outbox, r)["matches"] for r in some)
+
+
+def test_clones_of_one_preset_share_compiled_plans_and_packets(trading_home):
+    runtime = trading_runtime(trading_home)
+    graph = modes.custom_graph(COINS, {"hyperliquid": "price_action"}, "15m")
+    for name in ("three", "four"):
+        store.create_clone(runtime.conn, name, graph, "custom")
+    report = runtime.tick()
+    assert runtime._plans(3, 1)[0] is runtime._plans(4, 1)[0]
+    assert report.claimed == 16 and report.counts()["failed"] == 0
+    assert all(o.payload == {} and o.snapshot is None for o in report.outcomes)  # recorded, then let go
+    assert len(runtime._packets) == len(COINS)  # four clones, one read per asset
+
+
+def test_a_second_runtime_of_the_process_reuses_compiled_plans(trading_home, monkeypatch):
+    from clash_pipeline.decisions import runtime as rt
+
+    rt._SHARED.clear()
+    compiled: list[int] = []
+    real = rt.compile_graph
+    monkeypatch.setattr(rt, "compile_graph", lambda graph, universe: compiled.append(1) or real(graph, universe))
+    assert len(trading_runtime(trading_home).due()) == 8
+    assert compiled == [1]  # two clones, one stored graph: compiled once
+    assert len(trading_runtime(trading_home).due()) == 8  # a sensor evaluation, say: a new runtime
+    assert compiled == [1]
+    runtime = trading_runtime(trading_home)
+    runtime.conn.execute("UPDATE hl_assets SET display_name = display_name || '-renamed' WHERE coin = 'BTC'")
+    runtime.due()
+    assert compiled == [1, 1]  # another universe: compiled again
