@@ -50,6 +50,7 @@ def test_a_second_runtime_of_the_process_reuses_compiled_plans(trading_home, mon
     assert len(trading_runtime(trading_home).due()) == 8  # a sensor evaluation, say: a new runtime
     assert compiled == [1]
     runtime = trading_runtime(trading_home)
-    runtime.conn.execute("UPDATE hl_assets SET display_name = display_name || '-renamed' WHERE coin = 'BTC'")
+    runtime.conn.execute("UPDATE hl_assets SET is_delisted = 1 - is_delisted WHERE coin = "
+                         "(SELECT MAX(coin) FROM hl_assets)")  # the universe reads delistings
     runtime.due()
     assert compiled == [1, 1]  # another universe: compiled again

@@ -10,8 +10,9 @@ import sqlite3
 from collections.abc import Callable, Iterable
 
 from clash_pipeline.archive.outbox import Outbox
+from clash_pipeline.decisions.engines import Proposal
 from clash_pipeline.decisions.gates import GlobalBounds
-from clash_pipeline.decisions.runtime import DecisionRuntime, Due, Outcome, TickReport
+from clash_pipeline.decisions.runtime import DecisionRuntime, Due, Outcome, Prepared, TickReport
 from clash_pipeline.live.agents import live_clones
 from clash_pipeline.live.config import LIVE_CONTEXT
 from clash_pipeline.live.execute import Venue, execute_live
@@ -34,8 +35,8 @@ class LiveRuntime(DecisionRuntime):
         wanted = sorted(live if clone_ids is None else live & set(clone_ids))
         return super().due(wanted, coin, force) if wanted else []
 
-    def decide(self, run_id: int, d: Due, attempt: int = 1) -> Outcome:
-        outcome = super().decide(run_id, d, attempt)
+    def conclude(self, prepared: Prepared, proposal: Proposal | BaseException) -> Outcome:
+        outcome = super().conclude(prepared, proposal)
         outcome.fill = None  # the exchange fills live orders, not the paper model
         if outcome.payload:
             outcome.payload["fill"] = None
