@@ -1,0 +1,91 @@
+"""The Dagster graph a data engineer sees: one connected lineage from the APIs to the Hall of Fame, descriptions
+on every check, job, schedule, sensor and config field, and each day's own figures in a range backfill."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pytest
+
+from clash_pipeline.definitions import defs
+
+
+@pytest.fixture(scope="module")
+def repo():
+    return defs.get_repository_def()
+
+
+def _islands(graph) -> list[set[str]]:
+    keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
+    parent = {key: key for key in keys}
+
+    def root(key: str) -> str:
+        while parent[key] != key:
+            parent[key] = parent[parent[key]]
+            key = parent[key]
+        return key
+
+    for key in graph.get_all_asset_keys():
+        for upstream in graph.get(key).parent_keys:
+            parent[root(upstream.to_user_string())] = root(key.to_user_string())
+    groups: dict[str, set[str]] = {}
+    for key in keys:
+        groups.setdefault(root(key), set()).add(key)
+    return sorted(groups.values(), key=len, reverse=True)
+
+
+def test_the_asset_graph_is_one_connected_lineage_from_the_apis(repo):
+    graph = repo.asset_graph
+    islands = _islands(graph)
+    assert len(islands) == 1, [sorted(island) for island in islands[1:]]
+    externals = {key.to_user_string() for key in graph.get_all_asset_keys() if not graph.get(key).is_materializable}
+    assert externals == {"hyperliquid_api", "polymarket_api", "defillama_api"}
+
+    def upstream(name: str) -> set[str]:
+        return {key.to_user_string() for key in graph.get(dg.AssetKey(name)).parent_keys}
+
+    assert "hyperliquid_api" in upstream("hyperliquid_candles_raw")
+    assert {"clone_read_plans", "hyperliquid_mids", "polymarket_markets"} <= upstream("decision_tick")
+    assert "decision_tick" in upstream("paper_mark_to_market")
+    assert "decision_tick" in upstream("archive_outbox_drain")
+
+
+def test_volatility_reads_the_candles_of_its_look_back_window(repo):
+    graph = repo.asset_graph
+    mapping = graph.get_partition_mapping(dg.AssetKey("hyperliquid_volatility"), dg.AssetKey("hyperliquid_candles"))
+    assert isinstance(mapping, dg.TimeWindowPartitionMapping) and mapping.start_offset < -7
+
+
+def test_every_check_job_schedule_and_sensor_says_what_it_does(repo):
+    graph = repo.asset_graph
+    undescribed = [key.to_user_string() for key in graph.asset_check_keys if not graph.get_check_spec(key).description]
+    undescribed += [job.name for job in repo.get_all_jobs()
+                    if not job.name.startswith("__") and not job.description]
+    undescribed += [s.name for s in repo.schedule_defs if not s.description]
+    undescribed += [s.name for s in repo.sensor_defs if not s.description]
+    assert undescribed == []
+
+
+def test_every_config_field_has_a_description(repo):
+    missing = []
+    for node in repo.asset_graph.asset_nodes:
+        if not node.is_executable or not node.assets_def.op.config_schema:
+            continue
+        config_type = node.assets_def.op.config_schema.as_field().config_type
+        for name, field in getattr(config_type, "fields", {}).items():
+            if not field.description:
+                missing.append(f"{node.key.to_user_string()}.{name}")
+    assert missing == []
+
+
+def test_runs_launched_from_an_asset_page_are_in_process(repo):
+    assert repo.get_implicit_global_asset_job_def().executor_def.name == "in_process"
+    assert all(job.executor_def.name == "in_process" for job in repo.get_all_jobs())
+
+
+def test_market_memory_assets_show_their_tables_columns_and_owners(repo):
+    node = repo.asset_graph.get(dg.AssetKey("hyperliquid_candles"))
+    schema = node.metadata["dagster/column_schema"]
+    assert [c.name for c in schema.columns][:3] == ["coin", "interval", "open_ms"]
+    assert node.owners == ["team:data-eng"] and {"sqlite", "hyperliquid"} <= set(node.kinds)
+    raw = repo.asset_graph.get(dg.AssetKey("hyperliquid_candles_raw"))
+    assert raw.assets_def.op.retry_policy.max_retries == 2
