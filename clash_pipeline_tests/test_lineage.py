@@ -89,3 +89,75 @@ def test_market_memory_assets_show_their_tables_columns_and_owners(repo):
     assert node.owners == ["team:data-eng"] and {"sqlite", "hyperliquid"} <= set(node.kinds)
     raw = repo.asset_graph.get(dg.AssetKey("hyperliquid_candles_raw"))
     assert raw.assets_def.op.retry_policy.max_retries == 2
+
+
+def test_a_two_day_range_run_gives_each_day_its_own_row_count(tmp_path):
+    from datetime import UTC, datetime, timedelta
+
+    from clash_pipeline.defs.hyperliquid_history import history_assets, hyperliquid_candles
+    from clash_pipeline.defs.resources import default_resources
+    from clash_pipeline.memory.db import open_memory
+    from clash_pipeline.settings import load_settings
+    from clash_pipeline.timeutil import day_start_ms
+
+    settings = load_settings({"CLASH_HOME": str(tmp_path), "CLASH_COINS": "BTC"})
+    today = datetime.now(UTC).date()
+    first, last = (today - timedelta(days=3)).isoformat(), (today - timedelta(days=2)).isoformat()
+    config = {"config": {"coins": ["BTC"], "intervals": ["1h"]}}
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(
+            history_assets, instance=instance, resources=default_resources(settings),
+            selection=["hyperliquid_candles_raw", "hyperliquid_candles"],
+            run_config={"ops": {"hyperliquid_candles_raw": config}},
+            tags={"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last})
+        assert result.success
+        conn = open_memory(settings.memory_path)
+        # Make the two days differ, so a range total copied to each day could not pass for a day's own count.
+        conn.execute("DELETE FROM hl_candles WHERE open_ms >= ? AND open_ms < ?",
+                     (day_start_ms(last), day_start_ms(last) + 5 * 3_600_000))
+        result = dg.materialize(
+            history_assets, instance=instance, resources=default_resources(settings),
+            selection=["hyperliquid_volatility"],
+            tags={"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last})
+        assert result.success
+        observed = {}
+        for record in instance.fetch_observations(dg.AssetKey("hyperliquid_candles"), limit=10).records:
+            observed[record.partition_key] = record.asset_observation.metadata["dagster/row_count"].value
+        stored_ranges = instance.fetch_materializations(hyperliquid_candles.key, limit=10).records
+    assert observed == {first: 24, last: 24}  # the candle run saw both days whole
+    materialization = stored_ranges[0].asset_materialization
+    assert materialization.metadata["range/row_count"].value == 48
+    assert "dagster/row_count" not in materialization.metadata
+    assert materialization.metadata["range/first_day"].value == first
+    vol_obs = [e.asset_observation_data.asset_observation for e in result.all_events
+               if e.event_type_value == "ASSET_OBSERVATION"]
+    per_day = {o.partition: o.metadata["dagster/row_count"].value for o in vol_obs}
+    assert set(per_day) == {first, last} and per_day[first] != per_day[last]
+
+
+def test_a_failed_run_is_recorded_where_an_operator_looks(tmp_path):
+    from clash_pipeline.defs.operations import run_failure_recorder
+    from clash_pipeline.defs.resources import default_resources
+    from clash_pipeline.memory.db import open_memory
+    from clash_pipeline.memory.run_failures import recent_run_failures
+    from clash_pipeline.settings import load_settings
+
+    settings = load_settings({"CLASH_HOME": str(tmp_path)})
+
+    @dg.asset
+    def broken() -> None:
+        raise ValueError("hyperliquid /info: request {'type': 'allMids'} failed: HTTP 503\nsecond line")
+
+    with dg.instance_for_test() as instance:
+        result = dg.materialize([broken], instance=instance, raise_on_error=False, partition_key=None)
+        assert not result.success
+        failure = next(e for e in result.all_events if e.event_type_value == "PIPELINE_FAILURE")
+        resources = default_resources(settings)
+        for _ in range(2):  # a run is recorded once
+            context = dg.build_run_status_sensor_context(
+                sensor_name="run_failure_recorder", dagster_event=failure, dagster_instance=instance,
+                dagster_run=result.dagster_run, resources={"market_memory": resources["market_memory"]})
+            run_failure_recorder(context)
+    (recorded,) = recent_run_failures(open_memory(settings.memory_path))
+    assert recorded.run_id == result.run_id and recorded.failed_steps == "broken"
+    assert recorded.error.startswith("ValueError: hyperliquid /info: request") and "\n" not in recorded.error
