@@ -9,7 +9,12 @@ import dagster as dg
 
 from clash_pipeline.defs.policies import apply
 
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", dg.PreviewWarning)  # map_asset_specs is marked preview
-    collected = dg.load_from_defs_folder(path_within_project=Path(__file__).parent).map_asset_specs(func=apply)
-defs = dg.Definitions.merge(collected, dg.Definitions(executor=dg.in_process_executor))
+
+def _load() -> dg.Definitions:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.PreviewWarning)  # map_asset_specs is marked preview
+        collected = dg.load_from_defs_folder(path_within_project=Path(__file__).parent).map_asset_specs(func=apply)
+    return dg.Definitions.merge(collected, dg.Definitions(executor=dg.in_process_executor))
+
+
+defs = _load()
