@@ -21,7 +21,8 @@ def freshness_check(asset: dg.AssetsDefinition, table: Table, within: timedelta)
         with market_memory.connect() as conn:
             age = latest_age_ms(conn, table)
         passed = age is not None and age <= within.total_seconds() * 1000
-        return dg.AssetCheckResult(passed=passed, metadata={"age_seconds": None if age is None else age / 1000})
+        return dg.AssetCheckResult(passed=passed,
+                                   metadata={"age_seconds": None if age is None else round(age / 1000, 1)})
 
     return check
 

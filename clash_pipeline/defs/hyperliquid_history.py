@@ -91,7 +91,8 @@ def hyperliquid_candles(
             load = ingest.write_candles(conn, hyperliquid_candles_raw, start, end)
         except BlockingCheckFailed as failed:
             yield from blocked(failed)
-        day_observations(context, conn, [HL_CANDLES])
+        for day, figures in day_observations(context, conn, [HL_CANDLES]).items():
+            context.log.info(f"candles {day}: {figures['dagster/row_count']} rows stored")
         dupes = duplicate_keys(conn, HL_CANDLES, start, end)
         bad = candle_ohlc_violations(conn, start, end)
         gaps = candle_gaps(conn, start, min(end, now_ms()))

@@ -72,7 +72,8 @@ def hyperliquid_asset_universe(hyperliquid_snapshot_raw: list[RawResponse], mark
     fail_if_refused(refused)
 
 
-@dg.asset(group_name=GROUP, kinds={"sqlite", "hyperliquid"}, freshness_policy=fresh, metadata=table_metadata(["hl_mids"]))
+@dg.asset(group_name=GROUP, kinds={"sqlite", "hyperliquid"}, freshness_policy=fresh,
+          metadata=table_metadata(["hl_mids"]))
 def hyperliquid_mids(hyperliquid_snapshot_raw: list[RawResponse], market_memory: MarketMemoryResource):
     """Mid prices of every perp and spot pair (hl_mids)."""
     with market_memory.connect() as conn:
@@ -102,7 +103,7 @@ def hyperliquid_liquidity(hyperliquid_snapshot_raw: list[RawResponse], market_me
         loads, refused = isolated(lambda: ingest.write_books(conn, hyperliquid_snapshot_raw))
     metadata = load_metadata(loads[::-1])
     for row in loads[1].preview:
-        metadata[f"spread_bps/{row['coin']}"] = float(row["spread_bps"])
+        metadata[f"spread_bps/{row['coin']}"] = round(float(row["spread_bps"]), 2)
     if refused:
         metadata["retry/book_coins"] = dg.MetadataValue.json(refused.requests("l2Book", "coin"))
     yield dg.MaterializeResult(metadata=metadata)
@@ -127,7 +128,8 @@ freshness_checks = [freshness_check(hyperliquid_mids, t.HL_MIDS, FRESH_WITHIN),
                     freshness_check(hyperliquid_liquidity, t.HL_LIQUIDITY, FRESH_WITHIN)]
 snapshot_job = dg.define_asset_job(
     "hyperliquid_snapshot_job", selection=snapshot_assets, executor_def=dg.in_process_executor,
-    description="One Hyperliquid refresh: the raw snapshot pull, then universe, mids, contexts, books and funding pressure.")
+    description="One Hyperliquid refresh: the raw snapshot pull, then universe, mids, contexts, books and "
+                "funding pressure.")
 snapshot_schedule = dg.ScheduleDefinition(name="hyperliquid_snapshot_schedule", job=snapshot_job,
                                           cron_schedule="*/5 * * * *", execution_timezone="UTC",
                                           description="A Hyperliquid snapshot every 5 minutes.")

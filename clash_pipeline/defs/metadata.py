@@ -77,12 +77,13 @@ def day_figures(conn: sqlite3.Connection, tables: Sequence[Table], day: str) -> 
     return figures
 
 
-def day_observations(context: dg.AssetExecutionContext, conn: sqlite3.Connection, tables: Sequence[Table]) -> None:
-    """In a range run, log an observation per day with that day's own figures (a one-day run's materialization
-    already is the day's)."""
-    days = context.partition_keys
-    if len(days) <= 1:
-        return
-    for day in days:
-        context.log_event(dg.AssetObservation(asset_key=context.asset_key, partition=day,
-                                              metadata={"day": day, **day_figures(conn, tables, day)}))
+def day_observations(context: dg.AssetExecutionContext, conn: sqlite3.Connection,
+                     tables: Sequence[Table]) -> dict[str, dict[str, object]]:
+    """Each day's own figures; in a range run, logged as an observation of that day (a one-day run's
+    materialization already is the day's)."""
+    figures = {day: day_figures(conn, tables, day) for day in context.partition_keys}
+    if len(figures) > 1:
+        for day, metadata in figures.items():
+            context.log_event(dg.AssetObservation(asset_key=context.asset_key, partition=day,
+                                                  metadata={"day": day, **metadata}))
+    return figures

@@ -88,8 +88,9 @@ def paper_account_summary(context: dg.AssetExecutionContext, market_memory: Mark
     return dg.MaterializeResult(metadata={
         "clone": f"{context.partition_key} {name}",
         "equity_usd": _round(metrics.end_equity, 2), "return_pct": _round(metrics.return_pct, 3),
-        "max_drawdown_pct": _round(metrics.max_drawdown_pct, 3), "exposure_usd": _round(curve[0][3] if curve else 0.0, 2),
-        "trades": metrics.trades, "fees_usd": _round(metrics.fees_usd, 4), "funding_usd": _round(metrics.funding_usd, 4),
+        "max_drawdown_pct": _round(metrics.max_drawdown_pct, 3),
+        "exposure_usd": _round(curve[0][3] if curve else 0.0, 2), "trades": metrics.trades,
+        "fees_usd": _round(metrics.fees_usd, 4), "funding_usd": _round(metrics.funding_usd, 4),
         "reliability": _round(metrics.reliability if metrics.reliability is not None else 1.0, 3),
         "equity_curve": dg.MetadataValue.md("\n".join(table)),
     })

@@ -33,7 +33,8 @@ def polymarket_snapshot_raw(context: dg.AssetExecutionContext, sources: SourcesR
     return dg.Output(raws, metadata=raw_metadata(raws))
 
 
-@dg.asset(group_name=GROUP, kinds={"sqlite", "polymarket"}, deps=[hyperliquid_asset_universe],  # links read the universe
+@dg.asset(group_name=GROUP, kinds={"sqlite", "polymarket"},
+          deps=[hyperliquid_asset_universe],  # links read the universe
           metadata=table_metadata(["pm_markets", "pm_market_snapshots", "pm_asset_links", "pm_asset_horizons"]),
           check_specs=[dg.AssetCheckSpec("binary_prices_in_range", asset="polymarket_markets", blocking=True,
                                          description="Every outcome price is within [0, 1]; runs before the commit "
