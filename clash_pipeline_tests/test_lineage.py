@@ -87,8 +87,9 @@ def test_market_memory_assets_show_their_tables_columns_and_owners(repo):
     schema = node.metadata["dagster/column_schema"]
     assert [c.name for c in schema.columns][:3] == ["coin", "interval", "open_ms"]
     assert node.owners == ["team:data-eng"] and {"sqlite", "hyperliquid"} <= set(node.kinds)
-    raw = repo.asset_graph.get(dg.AssetKey("hyperliquid_candles_raw"))
-    assert raw.assets_def.op.retry_policy.max_retries == 2
+    for job in ("hyperliquid_snapshot_job", "hyperliquid_history_job", "polymarket_snapshot_job",
+                "defillama_snapshot_job", "defillama_history_job"):
+        assert repo.get_job(job).op_retry_policy.max_retries == 2, job
 
 
 def test_a_two_day_range_run_gives_each_day_its_own_row_count(tmp_path):

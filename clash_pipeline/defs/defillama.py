@@ -24,8 +24,7 @@ GROUP = "defillama"
 FRESH_WITHIN = timedelta(hours=2)
 
 
-@dg.asset(io_manager_key="archive_io_manager", group_name=GROUP, kinds={"defillama", "s3"}, deps=[defillama_api],
-          retry_policy=source_retry)
+@dg.asset(io_manager_key="archive_io_manager", group_name=GROUP, kinds={"defillama", "s3"}, deps=[defillama_api])
 def defillama_snapshot_raw(context: dg.AssetExecutionContext, sources: SourcesResource) -> dg.Output[list[RawResponse]]:
     """/v2/chains, /stablecoins, /stablecoinchains and fees/revenue/DEX-volume overviews (global and for the
     largest chains), with the exclude-chart flags, archived verbatim."""
@@ -75,7 +74,7 @@ def defillama_asset_links(market_memory: MarketMemoryResource):
 
 
 @dg.asset(partitions_def=daily, backfill_policy=one_run_per_range, io_manager_key="archive_io_manager",
-          group_name=GROUP, kinds={"defillama", "s3"}, deps=[defillama_api], retry_policy=source_retry)
+          group_name=GROUP, kinds={"defillama", "s3"}, deps=[defillama_api])
 def defillama_history_raw(context: dg.AssetExecutionContext, sources: SourcesResource) -> dg.Output[list[RawResponse]]:
     """Daily series (historicalChainTvl, stablecoincharts, fees/revenue/DEX-volume charts), global and for the
     largest chains. The API answers whole series, so one pull serves any range of days."""
@@ -113,9 +112,11 @@ history_assets = [defillama_history_raw, defillama_history]
 checks = [freshness_check(defillama_capital_base, t.DL_CHAINS, FRESH_WITHIN)]
 snapshot_job = dg.define_asset_job(
     "defillama_snapshot_job", selection=snapshot_assets, executor_def=dg.in_process_executor,
+    op_retry_policy=source_retry,
     description="One DefiLlama refresh: chains, stablecoins, throughput, and the links from symbols to chains.")
 history_job = dg.define_asset_job(
     "defillama_history_job", selection=history_assets, executor_def=dg.in_process_executor,
+    op_retry_policy=source_retry,
     description="DefiLlama daily series (TVL, stablecoin supply, throughput, flows) for a day or a range of days.")
 snapshot_schedule = dg.ScheduleDefinition(name="defillama_snapshot_schedule", job=snapshot_job,
                                           cron_schedule="5 * * * *", execution_timezone="UTC",

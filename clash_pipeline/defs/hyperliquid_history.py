@@ -57,7 +57,7 @@ def _plan(context: dg.AssetExecutionContext, config: HistoryConfig, market_memor
 
 
 @dg.asset(partitions_def=daily, backfill_policy=one_run_per_range, io_manager_key="archive_io_manager",
-          group_name=GROUP, kinds={"hyperliquid", "s3"}, deps=[hyperliquid_api], retry_policy=source_retry)
+          group_name=GROUP, kinds={"hyperliquid", "s3"}, deps=[hyperliquid_api])
 def hyperliquid_candles_raw(
     context: dg.AssetExecutionContext, config: HistoryConfig, sources: SourcesResource,
     market_memory: MarketMemoryResource,
@@ -108,7 +108,7 @@ def hyperliquid_candles(
 
 
 @dg.asset(partitions_def=daily, backfill_policy=one_run_per_range, io_manager_key="archive_io_manager",
-          group_name=GROUP, kinds={"hyperliquid", "s3"}, deps=[hyperliquid_api], retry_policy=source_retry)
+          group_name=GROUP, kinds={"hyperliquid", "s3"}, deps=[hyperliquid_api])
 def hyperliquid_funding_history_raw(
     context: dg.AssetExecutionContext, config: HistoryConfig, sources: SourcesResource,
     market_memory: MarketMemoryResource,
@@ -163,6 +163,7 @@ history_assets = [hyperliquid_candles_raw, hyperliquid_candles, hyperliquid_fund
                   hyperliquid_funding_history, hyperliquid_volatility]
 history_job = dg.define_asset_job(
     "hyperliquid_history_job", selection=history_assets, executor_def=dg.in_process_executor,
+    op_retry_policy=source_retry,
     description="Hyperliquid candles and funding history for a day or a range of days (one run per range), then "
                 "the volatility profile; the run plans its pulls by weight and says what it fetched and skipped.")
 

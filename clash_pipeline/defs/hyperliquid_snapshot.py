@@ -40,8 +40,7 @@ class SnapshotConfig(dg.Config):
         default=False, description="Read just these books (a retry of the books a snapshot could not write).")
 
 
-@dg.asset(io_manager_key="archive_io_manager", group_name=GROUP, kinds={"hyperliquid", "s3"}, deps=[hyperliquid_api],
-          retry_policy=source_retry)
+@dg.asset(io_manager_key="archive_io_manager", group_name=GROUP, kinds={"hyperliquid", "s3"}, deps=[hyperliquid_api])
 def hyperliquid_snapshot_raw(config: SnapshotConfig, sources: SourcesResource,
                              market_memory: MarketMemoryResource) -> dg.Output[list[RawResponse]]:
     """perpDexs, metaAndAssetCtxs and allMids of every dex, spotMetaAndAssetCtxs, predictedFundings, categories
@@ -128,6 +127,7 @@ freshness_checks = [freshness_check(hyperliquid_mids, t.HL_MIDS, FRESH_WITHIN),
                     freshness_check(hyperliquid_liquidity, t.HL_LIQUIDITY, FRESH_WITHIN)]
 snapshot_job = dg.define_asset_job(
     "hyperliquid_snapshot_job", selection=snapshot_assets, executor_def=dg.in_process_executor,
+    op_retry_policy=source_retry,
     description="One Hyperliquid refresh: the raw snapshot pull, then universe, mids, contexts, books and "
                 "funding pressure.")
 snapshot_schedule = dg.ScheduleDefinition(name="hyperliquid_snapshot_schedule", job=snapshot_job,

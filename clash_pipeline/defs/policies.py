@@ -25,8 +25,10 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
     CODE_VERSION = "0"
 
-# A source pull that failed after the client's own retries is tried again twice, 30 s then 60 s later (live
-# sources only: a replay answers the same way every time, so its retries do not wait).
+# The source jobs' steps (scheduled, sensor-requested or launched by name): a pull that failed after the client's
+# own retries is tried again twice, 30 s then 60 s later. A refused payload or a failed blocking check is a
+# `Failure(allow_retries=False)` (asking again gets the same answer). In-process CLI runs do not retry: their
+# one-line error names the request at once. A replay answers the same way every time, so its retries do not wait.
 source_retry = dg.RetryPolicy(max_retries=2, delay=30 if load_settings().source_mode == "live" else 0,
                               backoff=dg.Backoff.EXPONENTIAL)
 

@@ -23,8 +23,7 @@ GROUP = "polymarket"
 FRESH_WITHIN = timedelta(minutes=30)
 
 
-@dg.asset(io_manager_key="archive_io_manager", group_name=GROUP, kinds={"polymarket", "s3"}, deps=[polymarket_api],
-          retry_policy=source_retry)
+@dg.asset(io_manager_key="archive_io_manager", group_name=GROUP, kinds={"polymarket", "s3"}, deps=[polymarket_api])
 def polymarket_snapshot_raw(context: dg.AssetExecutionContext, sources: SourcesResource) -> dg.Output[list[RawResponse]]:
     """Gamma market pages (open by volume, open by nearest end, recently ended), a public search per mapped
     symbol, and CLOB books of each symbol's immediate and later markets, archived verbatim."""
@@ -79,6 +78,7 @@ polymarket_assets = [polymarket_snapshot_raw, polymarket_markets, polymarket_boo
 polymarket_checks = [freshness_check(polymarket_markets, t.PM_MARKET_SNAPSHOTS, FRESH_WITHIN)]
 polymarket_job = dg.define_asset_job(
     "polymarket_snapshot_job", selection=polymarket_assets, executor_def=dg.in_process_executor,
+    op_retry_policy=source_retry,
     description="One Polymarket refresh: market discovery, links to symbols, horizons and CLOB books.")
 polymarket_schedule = dg.ScheduleDefinition(name="polymarket_snapshot_schedule", job=polymarket_job,
                                             cron_schedule="*/10 * * * *", execution_timezone="UTC",
