@@ -17,7 +17,8 @@ STAGES = {
     "hyperliquid_history": (DATA_ENG, "market_memory"), "polymarket": (DATA_ENG, "market_memory"),
     "defillama": (DATA_ENG, "market_memory"), "coverage": (DATA_ENG, "market_memory"),
     "clones": (TRADING, "strategy"), "decisions": (TRADING, "decisions"), "paper": (TRADING, "paper"),
-    "arena": (ARENA, "arena"), "archive": (DATA_ENG, "archive"),
+    "arena": (ARENA, "arena"), "auditions": (ARENA, "arena"), "races": (ARENA, "arena"),
+    "archive": (DATA_ENG, "archive"),
 }
 
 try:
