@@ -162,3 +162,29 @@ def test_a_failed_run_is_recorded_where_an_operator_looks(tmp_path):
     (recorded,) = recent_run_failures(open_memory(settings.memory_path))
     assert recorded.run_id == result.run_id and recorded.failed_steps == "broken"
     assert recorded.error.startswith("ValueError: hyperliquid /info: request") and "\n" not in recorded.error
+
+
+def test_paper_kpis_are_per_context_and_previews_are_readable():
+    from dataclasses import dataclass
+    from decimal import Decimal
+
+    from clash_pipeline.defs.metadata import load_metadata
+    from clash_pipeline.defs.paper import per_context
+    from clash_pipeline.ingest.load import Load
+
+    @dataclass
+    class Marked:
+        account_id: int
+        equity: Decimal
+        drawdown_pct: Decimal
+
+    results = [Marked(1, Decimal("10000.123"), Decimal("1.5")), Marked(2, Decimal("9000"), Decimal("4")),
+               Marked(3, Decimal("500"), Decimal("0.25"))]
+    kpis = per_context(results, {1: "live", 2: "race:7", 3: "race:8"})
+    assert kpis["equity_usd/live"] == 10000.12 and kpis["equity_usd/race"] == 9500.0
+    assert kpis["accounts/race"] == 2 and kpis["max_drawdown_pct/race"] == 4.0 and "equity_usd" not in kpis
+
+    load = Load("hl_mids", 1, 1_764_547_200_000, 1_764_547_200_000,
+                [{"coin": "@107", "ts_ms": 1_764_547_200_000, "mid": 31.123456789}])
+    preview = load_metadata([load], {"@107": "HYPE/USDC"})["hl_mids/preview"].value
+    assert "| HYPE/USDC (@107) | 2025-12-01 00:00:00 | 31.1235 |" in preview

@@ -24,6 +24,7 @@ from clash_pipeline.memory.tables import HL_CANDLES, HL_FUNDING_HISTORY, HL_VOLA
 from clash_pipeline.settings import load_settings
 from clash_pipeline.sources.http import RawResponse
 from clash_pipeline.timeutil import now_ms
+from clash_pipeline.universe.names import display_names
 
 SETTINGS = load_settings()
 GROUP = "hyperliquid_history"
@@ -96,8 +97,9 @@ def hyperliquid_candles(
         dupes = duplicate_keys(conn, HL_CANDLES, start, end)
         bad = candle_ohlc_violations(conn, start, end)
         gaps = candle_gaps(conn, start, min(end, now_ms()))
+        names = display_names(conn)
     yield dg.MaterializeResult(
-        metadata=range_labelled(context, load_metadata([load])),
+        metadata=range_labelled(context, load_metadata([load], names)),
         check_results=[
             dg.AssetCheckResult(check_name="no_duplicate_keys", passed=dupes == 0, metadata={"duplicates": dupes}),
             dg.AssetCheckResult(check_name="ohlc_sane", passed=bad == 0, metadata={"violations": bad}),
@@ -135,8 +137,9 @@ def hyperliquid_funding_history(
         load = ingest.write_funding_history(conn, hyperliquid_funding_history_raw, start, end)
         dupes = duplicate_keys(conn, HL_FUNDING_HISTORY, start, end)
         day_observations(context, conn, [HL_FUNDING_HISTORY])
+        names = display_names(conn)
     return dg.MaterializeResult(
-        metadata=range_labelled(context, load_metadata([load])),
+        metadata=range_labelled(context, load_metadata([load], names)),
         check_results=[dg.AssetCheckResult(check_name="no_duplicate_keys", passed=dupes == 0,
                                            metadata={"duplicates": dupes})],
     )
@@ -156,7 +159,8 @@ def hyperliquid_volatility(
         intervals = sorted({interval for _, interval in series})
         load = ingest.write_volatility(conn, coins, intervals, start, end)
         day_observations(context, conn, [HL_VOLATILITY])
-    return dg.MaterializeResult(metadata=range_labelled(context, load_metadata([load])))
+        names = display_names(conn)
+    return dg.MaterializeResult(metadata=range_labelled(context, load_metadata([load], names)))
 
 
 history_assets = [hyperliquid_candles_raw, hyperliquid_candles, hyperliquid_funding_history_raw,

@@ -21,6 +21,7 @@ from clash_pipeline.ingest.demand import compute_demand, raws_weight
 from clash_pipeline.memory import tables as t
 from clash_pipeline.settings import load_settings
 from clash_pipeline.sources.http import RawResponse
+from clash_pipeline.universe.names import display_names
 from clash_pipeline.universe.taxonomy import load_taxonomy
 
 SETTINGS = load_settings()
@@ -77,7 +78,8 @@ def hyperliquid_mids(hyperliquid_snapshot_raw: list[RawResponse], market_memory:
     """Mid prices of every perp and spot pair (hl_mids)."""
     with market_memory.connect() as conn:
         loads, refused = isolated(lambda: ingest.write_mids(conn, hyperliquid_snapshot_raw))
-    yield dg.MaterializeResult(metadata=load_metadata(loads))
+        names = display_names(conn)
+    yield dg.MaterializeResult(metadata=load_metadata(loads, names))
     fail_if_refused(refused)
 
 
@@ -88,7 +90,8 @@ def hyperliquid_asset_contexts(hyperliquid_snapshot_raw: list[RawResponse], mark
     volume, mark/oracle premium."""
     with market_memory.connect() as conn:
         loads, refused = isolated(lambda: ingest.write_contexts(conn, hyperliquid_snapshot_raw))
-    yield dg.MaterializeResult(metadata=load_metadata(loads))
+        names = display_names(conn)
+    yield dg.MaterializeResult(metadata=load_metadata(loads, names))
     fail_if_refused(refused)
 
 
@@ -100,7 +103,8 @@ def hyperliquid_liquidity(hyperliquid_snapshot_raw: list[RawResponse], market_me
     the others are written."""
     with market_memory.connect() as conn:
         loads, refused = isolated(lambda: ingest.write_books(conn, hyperliquid_snapshot_raw))
-    metadata = load_metadata(loads[::-1])
+        names = display_names(conn)
+    metadata = load_metadata(loads[::-1], names)
     for row in loads[1].preview:
         metadata[f"spread_bps/{row['coin']}"] = round(float(row["spread_bps"]), 2)
     if refused:
@@ -116,7 +120,8 @@ def hyperliquid_funding_pressure(hyperliquid_snapshot_raw: list[RawResponse], ma
     """Current and predicted funding, premium, and 24h/7d sums of the stored history (hl_funding_pressure)."""
     with market_memory.connect() as conn:
         loads, refused = isolated(lambda: ingest.write_funding_pressure(conn, hyperliquid_snapshot_raw))
-    yield dg.MaterializeResult(metadata=load_metadata(loads[::-1]))
+        names = display_names(conn)
+    yield dg.MaterializeResult(metadata=load_metadata(loads[::-1], names))
     fail_if_refused(refused)
 
 

@@ -13,14 +13,16 @@ import dagster as dg
 from clash_pipeline.ingest.load import Load
 from clash_pipeline.memory.upsert import Table
 from clash_pipeline.timeutil import DAY_MS, day_start_ms, iso
+from clash_pipeline.universe.names import labelled
 
 
-def _preview_md(load: Load) -> str:
+def _preview_md(load: Load, names: dict[str, str]) -> str:
     if not load.preview:
         return "_no rows_"
     columns = list(load.preview[0])
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(_cell(row[c], c) for c in columns) + " |" for row in load.preview]
+    lines += ["| " + " | ".join(labelled(row[c], names) if c == "coin" and isinstance(row[c], str) else
+                                _cell(row[c], c) for c in columns) + " |" for row in load.preview]
     return "\n".join(lines)
 
 
@@ -31,8 +33,9 @@ def _cell(value: object, column: str = "") -> str:
     return f"{value:.6g}" if isinstance(value, float) else str(value)
 
 
-def load_metadata(loads: Sequence[Load]) -> dict[str, object]:
-    """`dagster/row_count` is the first (main) table's rows; each table adds rows, time range and a preview."""
+def load_metadata(loads: Sequence[Load], names: dict[str, str] | None = None) -> dict[str, object]:
+    """`dagster/row_count` is the first (main) table's rows; each table adds rows, time range and a preview (coins
+    by display name with `names`: `HYPE/USDC (@107)`)."""
     metadata: dict[str, object] = {"dagster/row_count": loads[0].rows if loads else 0}
     for load in loads:
         prefix = load.table
@@ -41,7 +44,7 @@ def load_metadata(loads: Sequence[Load]) -> dict[str, object]:
             metadata[f"{prefix}/first"] = iso(load.first_ms)
             metadata[f"{prefix}/last"] = iso(load.last_ms)
             metadata[f"{prefix}/last_ms"] = dg.MetadataValue.timestamp(load.last_ms / 1000)
-        metadata[f"{prefix}/preview"] = dg.MetadataValue.md(_preview_md(load))
+        metadata[f"{prefix}/preview"] = dg.MetadataValue.md(_preview_md(load, names or {}))
     return metadata
 
 
