@@ -65,7 +65,7 @@ def test_history_range_is_one_idempotent_run_with_passing_checks(settings, insta
     assert candle_gaps(conn, start, end) == []
     materialization = next(e for e in result.get_asset_materialization_events()
                            if e.asset_key == hyperliquid_candles.key)
-    assert materialization.materialization.metadata["dagster/row_count"].value == counted
+    assert materialization.materialization.metadata["range/row_count"].value == counted  # a range total, so named
 
     assert _run_history(settings, instance, first, last).success
     assert conn.execute("SELECT COUNT(*) FROM hl_candles").fetchone()[0] == counted

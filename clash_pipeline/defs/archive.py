@@ -7,7 +7,8 @@ from clash_pipeline.defs.resources import ArchiveResource, MarketMemoryResource
 GROUP = "archive"
 
 
-@dg.asset(group_name=GROUP, kinds={"python"},
+@dg.asset(group_name=GROUP, kinds={"python", "s3"},
+          deps=["decision_tick", "clone_decisions", "clone_backtest", "arena_clock"],  # what fills the outbox
           check_specs=[dg.AssetCheckSpec("outbox_empty", asset="archive_outbox_drain",
                                          description="Nothing is left pending after the drain.")])
 def archive_outbox_drain(
@@ -26,8 +27,10 @@ def archive_outbox_drain(
     )
 
 
-drain_job = dg.define_asset_job("archive_drain_job", selection=[archive_outbox_drain])
+drain_job = dg.define_asset_job("archive_drain_job", selection=[archive_outbox_drain],
+                                executor_def=dg.in_process_executor,
+                                description="Uploads what the outbox kept while the object store was away.")
 drain_schedule = dg.ScheduleDefinition(name="archive_drain_schedule", job=drain_job, cron_schedule="*/5 * * * *",
-                                       execution_timezone="UTC")
+                                       execution_timezone="UTC", description="The outbox drain every 5 minutes.")
 
 defs = dg.Definitions(assets=[archive_outbox_drain], jobs=[drain_job], schedules=[drain_schedule])

@@ -8,6 +8,7 @@ import dagster as dg
 from clash_pipeline.arena.audition import promote
 from clash_pipeline.arena.careers import hall_of_fame, leaderboard, race_results
 from clash_pipeline.arena.races import Arena, race_id
+from clash_pipeline.defs.lineage import every_partition, history_reads
 from clash_pipeline.defs.resources import ArchiveResource, MarketMemoryResource
 from clash_pipeline.timeutil import now_ms, to_ms
 
@@ -21,7 +22,9 @@ def _table(rows: list[dict], columns: list[str]) -> str:
     return "\n".join(lines + ["| " + " | ".join(str(r.get(c, "")) for c in columns) + " |" for r in rows])
 
 
-@dg.asset(group_name=GROUP, kinds={"python"})
+@dg.asset(group_name=GROUP, kinds={"python", "sqlite"},
+          deps=["paper_mark_to_market", every_partition("clone_read_plans"),
+                *history_reads()])  # races and auditions trade the clones' plans over market memory
 def arena_clock(context: dg.AssetExecutionContext, market_memory: MarketMemoryResource, archive: ArchiveResource):
     """Everything due now: races start (sales close), run, end, settle; retirements; queue promotions; the next
     race opens for tickets."""
@@ -59,7 +62,7 @@ def race_results_asset(context: dg.AssetExecutionContext, market_memory: MarketM
     return dg.MaterializeResult(metadata=metadata)
 
 
-@dg.asset(group_name=GROUP, kinds={"sqlite"}, deps=[arena_clock])
+@dg.asset(group_name=GROUP, kinds={"sqlite"}, deps=[arena_clock, every_partition("race_results")])
 def arena_leaderboard(market_memory: MarketMemoryResource):
     """Arena clones by wins and average race return (public identities and results only)."""
     with market_memory.connect() as conn:
@@ -68,7 +71,7 @@ def arena_leaderboard(market_memory: MarketMemoryResource):
         _table(board, ["name", "creator", "races", "wins", "average_return_pct", "worst_drawdown_pct"]))})
 
 
-@dg.asset(name="hall_of_fame", group_name=GROUP, kinds={"sqlite"}, deps=[arena_clock])
+@dg.asset(name="hall_of_fame", group_name=GROUP, kinds={"sqlite"}, deps=[arena_clock, arena_leaderboard])
 def hall_of_fame_asset(market_memory: MarketMemoryResource):
     """Retired careers, best first (public identities and results only)."""
     with market_memory.connect() as conn:
@@ -77,10 +80,15 @@ def hall_of_fame_asset(market_memory: MarketMemoryResource):
         _table(fame, ["name", "races", "wins", "average_return_pct", "tickets_drawn", "reason"]))})
 
 
-arena_job = dg.define_asset_job("arena_clock_job", selection=[arena_clock, arena_leaderboard, hall_of_fame_asset])
+arena_job = dg.define_asset_job("arena_clock_job", selection=[arena_clock, arena_leaderboard, hall_of_fame_asset],
+                                executor_def=dg.in_process_executor,
+                                description="The arena clock (races start, run, end, settle; promotions), then the "
+                                            "leaderboard and the Hall of Fame.")
 
 
-@dg.sensor(job=arena_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED)
+@dg.sensor(job=arena_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED,
+           description="Every minute: the arena clock when a race window boundary has passed or a clone waits for "
+                       "a free slot.")
 def arena_clock_sensor(context: dg.SensorEvaluationContext, market_memory: MarketMemoryResource):
     """Requests the arena clock when a race window boundary has passed or a clone waits for a free slot."""
     now = now_ms()

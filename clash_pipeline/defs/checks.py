@@ -21,7 +21,8 @@ def freshness_check(asset: dg.AssetsDefinition, table: Table, within: timedelta)
         with market_memory.connect() as conn:
             age = latest_age_ms(conn, table)
         passed = age is not None and age <= within.total_seconds() * 1000
-        return dg.AssetCheckResult(passed=passed, metadata={"age_seconds": None if age is None else age / 1000})
+        return dg.AssetCheckResult(passed=passed,
+                                   metadata={"age_seconds": None if age is None else round(age / 1000, 1)})
 
     return check
 
@@ -41,7 +42,7 @@ def fail_if_refused(error: IncompleteIngest | None) -> None:
     retry has to ask again."""
     if error is None:
         return
-    raise dg.Failure(description=str(error), metadata={
+    raise dg.Failure(description=str(error), allow_retries=False, metadata={
         "refused": dg.MetadataValue.json([failure.label for failure in error.failures]),
         "errors": dg.MetadataValue.json([str(failure) for failure in error.failures]),
     })
@@ -51,4 +52,4 @@ def blocked(failed: BlockingCheckFailed, **metadata: object) -> Iterator[dg.Asse
     """A blocking check failed before the commit (the batch was rolled back): report it, then fail the step."""
     yield dg.AssetCheckResult(check_name=failed.check, passed=False,
                               metadata={"violations": failed.violations, "rolled_back": True, **metadata})
-    raise dg.Failure(description=str(failed))
+    raise dg.Failure(description=str(failed), allow_retries=False)

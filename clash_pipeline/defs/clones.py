@@ -6,9 +6,11 @@ import json
 import dagster as dg
 
 from clash_pipeline.defs.resources import MarketMemoryResource
+from clash_pipeline.defs.tables import table_metadata
 from clash_pipeline.strategy.packet import build_packet
 from clash_pipeline.strategy.store import clone_id_of, get_clone, list_public, save_read_plan, validate
 from clash_pipeline.timeutil import now_ms
+from clash_pipeline.universe.names import display_names
 
 GROUP = "clones"
 PREVIEW_CHARS = 4_000
@@ -16,18 +18,20 @@ clones_partitions = dg.DynamicPartitionsDefinition(name="clones")
 
 
 @dg.asset(partitions_def=clones_partitions, group_name=GROUP, kinds={"sqlite"},
-          backfill_policy=dg.BackfillPolicy.single_run())
+          backfill_policy=dg.BackfillPolicy.single_run(), metadata=table_metadata(["clone_read_plans"]),
+          deps=["hyperliquid_asset_universe"])  # plans compile against the universe
 def clone_read_plans(context: dg.AssetExecutionContext, market_memory: MarketMemoryResource) -> dg.MaterializeResult:
     """Compiles each selected clone's active graph version into read plans (clone_read_plans table) against the
     current universe; metadata shows the enabled assets and a preview of one context packet."""
     compiled_rows, enabled, preview = 0, {}, ""
     with market_memory.connect() as conn:
+        names = display_names(conn)
         for key in context.partition_keys:
             clone = get_clone(conn, clone_id_of(key))
             _, compiled = validate(conn, clone.graph)
             save_read_plan(conn, clone, compiled)
             plans = compiled.asset_plans()
-            enabled[key] = sorted({plan.coin for plan in plans})
+            enabled[f"{key} {clone.identity.name}"] = sorted({names.get(plan.coin, plan.coin) for plan in plans})
             compiled_rows += len(plans)
             context.log.info(f"{key} v{clone.version}: {len(plans)} (prompt, asset) plans, "
                              f"{sum(len(p.reads) for p in plans)} reads")
@@ -42,7 +46,8 @@ def clone_read_plans(context: dg.AssetExecutionContext, market_memory: MarketMem
     })
 
 
-@dg.sensor(minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
+@dg.sensor(minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING,
+           description="Every minute: a `clones` partition for each new active clone; retired clones' removed.")
 def clones_partition_sensor(context: dg.SensorEvaluationContext, market_memory: MarketMemoryResource):
     """Adds a partition for each new active clone and removes those of retired clones."""
     with market_memory.connect() as conn:

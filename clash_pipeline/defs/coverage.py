@@ -60,7 +60,9 @@ def coverage_check(market_memory: MarketMemoryResource) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(passed=not any(c.failing for c in lines), metadata=_metadata(lines, problems))
 
 
-@dg.sensor(job=history_job, minimum_interval_seconds=120, default_status=dg.DefaultSensorStatus.RUNNING)
+@dg.sensor(job=history_job, minimum_interval_seconds=120, default_status=dg.DefaultSensorStatus.RUNNING,
+           description="Every 2 minutes: one history run for the batch of demanded assets whose history is short "
+                       "of what their read plans need.")
 def coverage_backfill_sensor(context: dg.SensorEvaluationContext, market_memory: MarketMemoryResource):
     """Requests one history run for the batch of newly demanded assets (a coin asked for is asked again after an
     hour if still short); the cursor keeps when each coin was last asked for."""
@@ -85,9 +87,11 @@ def coverage_backfill_sensor(context: dg.SensorEvaluationContext, market_memory:
     return dg.SensorResult(run_requests=[request], cursor=json.dumps(attempted, sort_keys=True))
 
 
-coverage_job = dg.define_asset_job("coverage_job", selection=[market_coverage])
+coverage_job = dg.define_asset_job(
+    "coverage_job", selection=[market_coverage], executor_def=dg.in_process_executor,
+    description="Market coverage of every enabled asset and channel, and its check.")
 coverage_schedule = dg.ScheduleDefinition(name="coverage_schedule", job=coverage_job, cron_schedule="*/15 * * * *",
-                                          execution_timezone="UTC")
+                                          execution_timezone="UTC", description="Market coverage every 15 minutes.")
 
 defs = dg.Definitions(assets=[market_coverage], asset_checks=[coverage_check], jobs=[coverage_job],
                       schedules=[coverage_schedule], sensors=[coverage_backfill_sensor])

@@ -9,9 +9,11 @@
 """
 
 import dagster as dg
+from pydantic import Field
 
 from clash_pipeline.decisions.runtime import DecisionRuntime, TickReport
-from clash_pipeline.defs.clones import clones_partitions
+from clash_pipeline.defs.clones import clone_read_plans, clones_partitions
+from clash_pipeline.defs.lineage import market_memory_reads
 from clash_pipeline.defs.resources import ArchiveResource, MarketMemoryResource
 from clash_pipeline.strategy.store import clone_id_of
 from clash_pipeline.universe.names import display_names
@@ -46,7 +48,8 @@ def _runtime(conn, archive: ArchiveResource) -> DecisionRuntime:
     return DecisionRuntime(conn, archive.outbox(conn))
 
 
-@dg.asset(group_name=GROUP, kinds={"python"}, pool="decision_tick")
+@dg.asset(group_name=GROUP, kinds={"python", "sqlite"}, pool="decision_tick",
+          deps=[clone_read_plans, *market_memory_reads()])
 def decision_tick(context: dg.AssetExecutionContext, market_memory: MarketMemoryResource,
                   archive: ArchiveResource) -> dg.MaterializeResult:
     """Every due (clone, strategy, asset) run of this cadence tick: packet, engine, gates, dry-run order."""
@@ -62,11 +65,13 @@ def decision_tick(context: dg.AssetExecutionContext, market_memory: MarketMemory
 class DecisionConfig(dg.Config):
     """Which asset to decide (default: every enabled asset of the clone) and whether to run off-cadence."""
 
-    asset: str | None = None
-    force: bool = False
+    asset: str | None = Field(default=None, description="One asset to decide, e.g. BTC or @107 (default: every "
+                                                      "enabled asset of the clone).")
+    force: bool = Field(default=False, description="Decide now even if the pair is not due on its cadence.")
 
 
-@dg.asset(group_name=GROUP, kinds={"python"}, partitions_def=clones_partitions)
+@dg.asset(group_name=GROUP, kinds={"python", "sqlite"}, partitions_def=clones_partitions,
+          deps=[clone_read_plans, *market_memory_reads()])
 def clone_decisions(context: dg.AssetExecutionContext, config: DecisionConfig, market_memory: MarketMemoryResource,
                     archive: ArchiveResource) -> dg.MaterializeResult:
     """One clone's decisions, launched by hand: the verdict, gates and order of each run are in the metadata."""
@@ -83,10 +88,12 @@ def clone_decisions(context: dg.AssetExecutionContext, config: DecisionConfig, m
 
 
 decision_tick_job = dg.define_asset_job("decision_tick_job", selection=[decision_tick],
-                                        executor_def=dg.in_process_executor)
+                                        executor_def=dg.in_process_executor,
+                                        description="One cadence tick: every due (clone, strategy, asset) decision.")
 
 
-@dg.sensor(job=decision_tick_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.STOPPED)
+@dg.sensor(job=decision_tick_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.STOPPED,
+           description="Every 30 s: a decision tick when any (clone, strategy, asset) pair is due.")
 def decision_cadence_sensor(context: dg.SensorEvaluationContext, market_memory: MarketMemoryResource,
                             archive: ArchiveResource):
     """Requests a decision tick when any (clone, strategy, asset) pair is due; the run key is the due set's

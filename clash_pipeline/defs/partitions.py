@@ -23,10 +23,10 @@ def recent_days(now: datetime) -> list[str]:
     return ([(today - timedelta(days=1)).isoformat()] if now.hour == 0 else []) + [today.isoformat()]
 
 
-def recent_days_schedule(name: str, job: object, cron: str) -> dg.ScheduleDefinition:
+def recent_days_schedule(name: str, job: object, cron: str, description: str) -> dg.ScheduleDefinition:
     """A schedule that asks for today's partition (and yesterday's in the first hour of a day)."""
 
-    @dg.schedule(name=name, cron_schedule=cron, job=job, execution_timezone="UTC")
+    @dg.schedule(name=name, cron_schedule=cron, job=job, execution_timezone="UTC", description=description)
     def _schedule(context: dg.ScheduleEvaluationContext):
         for key in recent_days(context.scheduled_execution_time):
             yield dg.RunRequest(run_key=f"{key}@{context.scheduled_execution_time.isoformat()}", partition_key=key)

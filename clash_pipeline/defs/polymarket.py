@@ -6,8 +6,11 @@ import dagster as dg
 
 from clash_pipeline.defs.checks import blocked, fail_if_refused, freshness_check, isolated
 from clash_pipeline.defs.hyperliquid_snapshot import hyperliquid_asset_universe
+from clash_pipeline.defs.lineage import polymarket_api
 from clash_pipeline.defs.metadata import load_metadata, raw_metadata
+from clash_pipeline.defs.policies import source_retry
 from clash_pipeline.defs.resources import MarketMemoryResource, SourcesResource
+from clash_pipeline.defs.tables import table_metadata
 from clash_pipeline.ingest import polymarket as ingest
 from clash_pipeline.ingest.load import BlockingCheckFailed
 from clash_pipeline.links.polymarket import load_mapping, universe_symbols
@@ -20,7 +23,7 @@ GROUP = "polymarket"
 FRESH_WITHIN = timedelta(minutes=30)
 
 
-@dg.asset(io_manager_key="archive_io_manager", group_name=GROUP, kinds={"python"})
+@dg.asset(io_manager_key="archive_io_manager", group_name=GROUP, kinds={"polymarket", "s3"}, deps=[polymarket_api])
 def polymarket_snapshot_raw(context: dg.AssetExecutionContext, sources: SourcesResource) -> dg.Output[list[RawResponse]]:
     """Gamma market pages (open by volume, open by nearest end, recently ended), a public search per mapped
     symbol, and CLOB books of each symbol's immediate and later markets, archived verbatim."""
@@ -29,9 +32,14 @@ def polymarket_snapshot_raw(context: dg.AssetExecutionContext, sources: SourcesR
     return dg.Output(raws, metadata=raw_metadata(raws))
 
 
-@dg.asset(group_name=GROUP, kinds={"sqlite"}, deps=[hyperliquid_asset_universe],  # links read the universe
-          check_specs=[dg.AssetCheckSpec("binary_prices_in_range", asset="polymarket_markets", blocking=True),
-                       dg.AssetCheckSpec("no_duplicate_keys", asset="polymarket_markets")])
+@dg.asset(group_name=GROUP, kinds={"sqlite", "polymarket"},
+          deps=[hyperliquid_asset_universe],  # links read the universe
+          metadata=table_metadata(["pm_markets", "pm_market_snapshots", "pm_asset_links", "pm_asset_horizons"]),
+          check_specs=[dg.AssetCheckSpec("binary_prices_in_range", asset="polymarket_markets", blocking=True,
+                                         description="Every outcome price is within [0, 1]; runs before the commit "
+                                                     "too (a failure rolls the batch back)."),
+                       dg.AssetCheckSpec("no_duplicate_keys", asset="polymarket_markets",
+                                         description="No two market snapshots of this refresh share their key.")])
 def polymarket_markets(polymarket_snapshot_raw: list[RawResponse], market_memory: MarketMemoryResource):
     """Market discovery (pm_markets, pm_market_snapshots), links to symbols (pm_asset_links) and each symbol's
     immediate / later / recently closed markets (pm_asset_horizons). `binary_prices_in_range` runs before the
@@ -56,7 +64,7 @@ def polymarket_markets(polymarket_snapshot_raw: list[RawResponse], market_memory
     fail_if_refused(refused)
 
 
-@dg.asset(group_name=GROUP, kinds={"sqlite"})
+@dg.asset(group_name=GROUP, kinds={"sqlite", "polymarket"}, metadata=table_metadata(["pm_books"]))
 def polymarket_books(polymarket_snapshot_raw: list[RawResponse], market_memory: MarketMemoryResource):
     """CLOB books of the horizon markets: best bid and ask by value, mid, spread, depth (pm_books). Each book on
     its own: a refused one fails the step, naming the token, after the others are written."""
@@ -68,9 +76,13 @@ def polymarket_books(polymarket_snapshot_raw: list[RawResponse], market_memory: 
 
 polymarket_assets = [polymarket_snapshot_raw, polymarket_markets, polymarket_books]
 polymarket_checks = [freshness_check(polymarket_markets, t.PM_MARKET_SNAPSHOTS, FRESH_WITHIN)]
-polymarket_job = dg.define_asset_job("polymarket_snapshot_job", selection=polymarket_assets)
+polymarket_job = dg.define_asset_job(
+    "polymarket_snapshot_job", selection=polymarket_assets, executor_def=dg.in_process_executor,
+    op_retry_policy=source_retry,
+    description="One Polymarket refresh: market discovery, links to symbols, horizons and CLOB books.")
 polymarket_schedule = dg.ScheduleDefinition(name="polymarket_snapshot_schedule", job=polymarket_job,
-                                            cron_schedule="*/10 * * * *", execution_timezone="UTC")
+                                            cron_schedule="*/10 * * * *", execution_timezone="UTC",
+                                            description="A Polymarket snapshot every 10 minutes.")
 
 defs = dg.Definitions(assets=polymarket_assets, asset_checks=polymarket_checks, jobs=[polymarket_job],
                       schedules=[polymarket_schedule])

@@ -1,0 +1,15 @@
+"""Named jobs for the per-clone stages (partitioned by clone), so a data engineer launches a stage by name, in
+process, rather than "Materialize all" over assets whose partitions differ."""
+
+import dagster as dg
+
+clone_job = dg.define_asset_job(
+    "clone_job", selection=["clone_read_plans", "clone_decisions", "paper_account_summary"],
+    executor_def=dg.in_process_executor,
+    description="One clone (pick its c000042 partition): compile its read plans, decide (optionally one asset, "
+                "`force`), and summarize its live paper account.")
+clone_backtest_job = dg.define_asset_job(
+    "clone_backtest_job", selection=["clone_backtest"], executor_def=dg.in_process_executor,
+    description="Backtest one clone over stored history (start, end and cadence in the launch config).")
+
+defs = dg.Definitions(jobs=[clone_job, clone_backtest_job])
