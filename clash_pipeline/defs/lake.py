@@ -8,6 +8,7 @@
 """
 
 import dagster as dg
+from pydantic import Field
 
 from clash_pipeline.defs.partitions import daily, one_run_per_range
 from clash_pipeline.defs.resources import ArchiveResource, MarketMemoryResource
@@ -55,8 +56,10 @@ class AnalyticsConfig(dg.Config):
     """How many of the lake's newest days, and optional model prices: model -> [USD per million input tokens,
     USD per million output tokens] (without them model cost is absent: the engines record tokens, not prices)."""
 
-    days: int = 30
-    model_prices: dict[str, list[float]] = {}
+    days: int = Field(default=30, description="How many of the lake's newest days to analyse.")
+    model_prices: dict[str, list[float]] = Field(
+        default={}, description="model -> [USD per million input tokens, USD per million output tokens]; without "
+                                "them model cost is absent (the engines record tokens, not prices).")
 
 
 @dg.asset(group_name=GROUP, kinds={"duckdb", "pandas"}, deps=[market_lake])

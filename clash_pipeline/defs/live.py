@@ -9,6 +9,7 @@
 
 import dagster as dg
 
+from clash_pipeline.defs.lineage import market_memory_reads
 from clash_pipeline.defs.resources import ArchiveResource, MarketMemoryResource
 from clash_pipeline.live.config import LiveDisabled
 from clash_pipeline.live.keystore import KeystoreError
@@ -23,7 +24,8 @@ def _runtime(conn, archive: ArchiveResource):
     return LiveRuntime(conn, archive.outbox(conn), venue_from_env())
 
 
-@dg.asset(group_name=GROUP, kinds={"python"}, pool="live_decision_tick")
+@dg.asset(group_name=GROUP, kinds={"python", "sqlite", "hyperliquid"}, pool="live_decision_tick",
+          deps=["clone_read_plans", *market_memory_reads()])
 def live_decision_tick(context: dg.AssetExecutionContext, market_memory: MarketMemoryResource,
                        archive: ArchiveResource) -> dg.MaterializeResult:
     """Every due run of the live clones: packet, engine, gates, the live gates, the order on the exchange."""
@@ -59,11 +61,14 @@ def live_positions_match(market_memory: MarketMemoryResource) -> dg.AssetCheckRe
                                metadata={"clones": len(rows), "differences": dg.MetadataValue.json(bad)})
 
 
-live_decision_tick_job = dg.define_asset_job("live_decision_tick_job", selection=[live_decision_tick],
-                                             executor_def=dg.in_process_executor)
+live_decision_tick_job = dg.define_asset_job(
+    "live_decision_tick_job", selection=[live_decision_tick], executor_def=dg.in_process_executor,
+    description="The decision tick of the live clones: their orders go to the exchange, then each clone it traded is "
+                "reconciled.")
 
 
-@dg.sensor(job=live_decision_tick_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.STOPPED)
+@dg.sensor(job=live_decision_tick_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.STOPPED,
+           description="Requests the live tick when a live clone is due (once per due set); off by default.")
 def live_cadence_sensor(context: dg.SensorEvaluationContext, market_memory: MarketMemoryResource,
                         archive: ArchiveResource):
     """Requests a live tick when a live clone is due (once per due set)."""
