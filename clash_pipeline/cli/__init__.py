@@ -6,7 +6,7 @@ import argparse
 import sys
 import warnings
 
-from clash_pipeline.cli import arena, catalog, demo, market, strategy, trading
+from clash_pipeline.cli import arena, catalog, demo, market, run, strategy, trading
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -16,7 +16,7 @@ def build_parser() -> argparse.ArgumentParser:
                "CLASH_REPLAY_DIR, CLASH_COINS, CLASH_INTERVALS (see README).")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    for module in (demo, market, strategy, trading, arena, catalog):
+    for module in (demo, market, strategy, trading, arena, catalog, run):
         module.register(commands)
     return parser
 
