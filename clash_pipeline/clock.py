@@ -41,6 +41,8 @@ def replaying_at(ms: int) -> Iterator[int]:
 
 
 def ticks(start_ms: int, until_ms: int, step_ms: int) -> list[int]:
-    """The cadence ticks in [start_ms, until_ms]: multiples of `step_ms` (UTC), both ends included."""
+    """The clock's steps from `start_ms` to `until_ms`: the multiples of `step_ms` (UTC) between them, and
+    `until_ms` itself last (the clock ends where it was asked to)."""
     first = start_ms + (-start_ms) % step_ms
-    return list(range(first, until_ms + 1, step_ms))
+    found = list(range(first, until_ms + 1, step_ms))
+    return found if found and found[-1] == until_ms else found + [until_ms]
