@@ -138,6 +138,15 @@ def test_clash_run_drives_the_named_jobs_and_the_race_standings_are_materialized
     newest = instance.get_runs(dg.RunsFilter(job_name="arena_clock_job"), limit=1)[0]
     assert newest.tags["clash/tick_ms"] == str(end + HOUR_MS) and newest.tags["clash/clock"] == "replay"
 
+    # Live, the follow-up sensor reads the newest arena tick and asks for the same runs `clash run` made.
+    from clash_pipeline.definitions import defs
+    from clash_pipeline.defs.arena import arena_follow_up_sensor
+
+    requests = arena_follow_up_sensor(dg.build_sensor_context(instance=instance, definitions=defs))
+    next_race = Arena(open_memory(two_days / "market_memory.sqlite"), None).accumulating(end - 1)
+    assert [(r.job_name, r.partition_key, r.tags["clash/tick_ms"]) for r in requests] == [
+        ("race_standings_job", next_race, str(end + HOUR_MS))]  # the next race started at the end tick
+
 
 def test_clash_run_refuses_bad_times_before_any_work(tmp_path, monkeypatch, capsys):
     from clash_pipeline.cli import main

@@ -218,7 +218,11 @@ def cmd_arena(args: argparse.Namespace) -> int:
     arena, _ = open_arena()
     conn = arena.conn
     if args.action == "advance":
-        log = arena.advance(args.to if args.to is not None else as_of(None))
+        from clash_pipeline.arena.forward import step
+
+        report = step(conn, arena.outbox, args.to if args.to is not None else as_of(None), arena.config)
+        log = report.events + [f"audition {a['audition_id']} of clone {a['clone_id']}: {a['status']}"
+                               for a in report.verdicts]
         return emit(log, args.json, lambda lines: "\n".join(lines) or "nothing due")
     now = as_of(None)
     data = {"slots": arena.config.slots, "accumulating_race": arena.accumulating(now),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 from clash_pipeline.cli.common import print_status, today
@@ -24,11 +25,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
           f"archive {settings.archive_backend}")
     print(f"1/6 history {first} .. {today()}: Hyperliquid candles, funding, volatility for "
           f"{','.join(settings.coins)} ({','.join(settings.intervals)}); DefiLlama TVL, stablecoins, throughput, flows")
-    history = inprocess.ingest_history(settings, instance, inprocess.SOURCES, first, today(), settings.coins,
-                                       settings.intervals)
+    config = {"config": {"coins": list(settings.coins), "intervals": list(settings.intervals)}}
+    history = [inprocess.run_job(instance, "hyperliquid_history_job", days=(first, today()),
+                                 ops={"hyperliquid_candles_raw": config, "hyperliquid_funding_history_raw": config}),
+               inprocess.run_job(instance, "defillama_history_job", days=(first, today()))]
     print("2/6 snapshots: Hyperliquid universe, mids, contexts, books, funding pressure; Polymarket markets, "
           "horizons, books; DefiLlama capital base, throughput, asset links")
-    snapshot = inprocess.ingest_snapshots(settings, instance, inprocess.SOURCES, settings.coins)
+    snapshot = [inprocess.run_job(instance, "hyperliquid_snapshot_job",
+                                  ops={"hyperliquid_snapshot_raw": {"config": {"book_coins": list(settings.coins)}}}),
+                inprocess.run_job(instance, "polymarket_snapshot_job"),
+                inprocess.run_job(instance, "defillama_snapshot_job")]
     from clash_pipeline.memory.db import open_memory
     from clash_pipeline.strategy.demo import demo_clones
 
@@ -45,12 +51,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
           "with tickets, settlement (every step a named Dagster run)")
     looped = product_loop(runtime, instance)
     print("\n5/6 decisions (rules engine) at now: one cadence tick through Dagster, then two forced passes")
-    ticked = inprocess.decision_tick(settings, instance, log_level="WARNING")
+    ticked = inprocess.run_job(instance, "decision_tick_job", log_level="WARNING")
     forced = [o for _ in range(2) for o in runtime.tick(force=True).outcomes]
     first = forced[0].run_id if forced else None
     print(recent_runs(runtime.conn, since_run=None if first is None else first - 60))
     print("\n6/6 paper trading: mark the live accounts, backtest Basic Betty over the last day, replay the orders")
-    runtime.broker.mark(now_ms())
+    marked = inprocess.run_job(instance, "paper_mark_job", log_level="WARNING")
     from clash_pipeline.paper.backtest import run_backtest
     from clash_pipeline.paper.replay import replay_run
 
@@ -64,24 +70,26 @@ def cmd_demo(args: argparse.Namespace) -> int:
     cmd_accounts(argparse.Namespace(action="show", clone_id=None, json=False))
     from clash_pipeline.archive import open_archive
 
-    drained = runtime.outbox.drain()
+    drain = inprocess.run_job(instance, "archive_drain_job", log_level="WARNING")
+    drained = {k: v.value for k, v in drain.asset_materializations_for_node("archive_outbox_drain")[0].metadata.items()}
     archive = open_archive(settings)
     objects = [key for key, _ in archive.store.list("") if key.endswith(".gz")]
-    print(f"\noutbox: {drained.uploaded} decision and career payloads uploaded, {drained.pending} pending")
+    print(f"\noutbox: {drained['uploaded']} decision and career payloads uploaded, {drained['pending']} pending")
     print(f"\narchive: {len(objects)} objects in {archive.store.describe()}")
-    print(f"dagster runs: {history.run_id} (history), {snapshot.run_id} (snapshots), {compiled.run_id} (read plans), "
-          f"{ticked.run_id} (decision tick); `make ui` to look at them")
+    named = Counter(r.job_name for r in instance.get_runs())
+    print(f"dagster runs: {sum(named.values())} (" + ", ".join(f"{job} {n}" for job, n in sorted(named.items()))
+          + "); `make ui` to look at them")
     print("try: clash asset links ETH; clash asset latest HYPE; clash clones list; "
           "clash graph preview clash_pipeline/strategy/examples/power_user.json")
-    return 0 if history.success and snapshot.success and compiled.success and ticked.success and followed \
-        and covered and looped else 1
+    stages = [*history, *snapshot, compiled, ticked, marked, drain]
+    return 0 if all(r.success for r in stages) and followed and covered and looped else 1
 
 
 def follow_demand(settings, instance, first_day: str) -> bool:
     """What `coverage_backfill_sensor` does once clones exist: one history run for the newly demanded assets (over
     the demo's days, which its auditions need), then a Hyperliquid snapshot with their books and every dex's mids."""
     from clash_pipeline import inprocess
-    from clash_pipeline.ingest.demand import backfill_batch, backfill_gaps, compute_demand
+    from clash_pipeline.ingest.demand import RUN_WEIGHT_BUDGET, backfill_batch, backfill_gaps, compute_demand
     from clash_pipeline.memory.db import open_memory
     from clash_pipeline.timeutil import now_ms
 
@@ -90,7 +98,9 @@ def follow_demand(settings, instance, first_day: str) -> bool:
     batch = backfill_batch(backfill_gaps(conn, demand, now_ms(), settings.history_start), {}, now_ms())
     ok, line = True, f"   demand: {len(demand.assets)} assets (CLASH_COINS and what the clones enable)"
     if batch is not None:
-        run = inprocess.backfill_demanded(settings, instance, first_day, today(), batch.series, log_level="WARNING")
+        config = {"config": {"series": list(batch.series), "max_weight": RUN_WEIGHT_BUDGET}}
+        run = inprocess.run_job(instance, "hyperliquid_history_job", days=(first_day, today()), log_level="WARNING",
+                                ops={"hyperliquid_candles_raw": config, "hyperliquid_funding_history_raw": config})
         weight = sum(_meta(run, node, "hyperliquid_weight_planned")
                      for node in ("hyperliquid_candles_raw", "hyperliquid_funding_history_raw"))
         skipped = sum(_meta(run, node, "pulls_skipped")
@@ -98,7 +108,7 @@ def follow_demand(settings, instance, first_day: str) -> bool:
         ok = run.success
         line += (f"; backfilled {len(batch.gaps)} series of {len(batch.coins)} assets in one run "
                  f"({', '.join(batch.coins)}): weight {weight} planned, {skipped} pulls skipped")
-    snapshot = inprocess.ingest_snapshots(settings, instance, ["hyperliquid"], None, log_level="WARNING")
+    snapshot = inprocess.run_job(instance, "hyperliquid_snapshot_job", log_level="WARNING")
     print(line + f"; snapshot of {_meta(snapshot, 'hyperliquid_snapshot_raw', 'books')} books and every dex's "
                  f"mids, weight {_meta(snapshot, 'hyperliquid_snapshot_raw', 'hyperliquid_weight')}")
     return ok and snapshot.success
@@ -108,7 +118,7 @@ def coverage_line(settings, instance) -> bool:
     """Run the `coverage` check through Dagster and print its verdict."""
     from clash_pipeline import inprocess
 
-    result = inprocess.check_coverage(settings, instance, log_level="WARNING")
+    result = inprocess.run_job(instance, "coverage_job", log_level="WARNING")
     evaluation = result.get_asset_check_evaluations()[0]
     meta = {k: v.value for k, v in evaluation.metadata.items()}
     print(f"coverage check: {'passed' if evaluation.passed else 'FAILED'}: {meta['channels']} channels of "
