@@ -111,9 +111,10 @@ def run_job(instance: dg.DagsterInstance, name: str, *, ops: dict | None = None,
     """Run a named job of the code location in process on the local instance, as the daemon would launch it (the
     UI shows it under its name); `days` is a (first, last) range of daily partitions run as one run."""
     from clash_pipeline.definitions import defs
+    from clash_pipeline.settings import load_settings
 
     ranged = {"dagster/asset_partition_range_start": days[0], "dagster/asset_partition_range_end": days[1]} \
         if days else {}
     return defs.resolve_job_def(name).execute_in_process(
         instance=instance, partition_key=partition_key, run_config=_run_config(log_level, ops or {}),
-        tags={**ranged, **(tags or {})})
+        tags={**ranged, **(tags or {})}, resources=default_resources(load_settings()))

@@ -50,14 +50,17 @@ def drive(instance: dg.DagsterInstance, ticks: list[int], every: str, snapshots:
     answers at the clock's time)."""
     from clash_pipeline.definitions import defs
     from clash_pipeline.defs.arena import _plain, follow_ups
+    from clash_pipeline.defs.resources import default_resources
     from clash_pipeline.defs.run_clock import tick_tags
+    from clash_pipeline.settings import load_settings
 
     done: list[TickRun] = []
+    resources = default_resources(load_settings())  # the environment's now, not the one the definitions saw
 
     def run(tick: int, name: str, partition: str | None = None, ops: dict | None = None) -> dg.ExecuteInProcessResult:
         started = time.perf_counter()
         result = defs.resolve_job_def(name).execute_in_process(
-            instance=instance, partition_key=partition, raise_on_error=False,
+            instance=instance, partition_key=partition, raise_on_error=False, resources=resources,
             run_config={"loggers": {"console": {"config": {"log_level": log_level}}}, "ops": ops or {}},
             tags={**tick_tags(tick), CLOCK_TAG: "replay"})
         done.append(TickRun(tick, name, partition, result.run_id, result.success, time.perf_counter() - started))
