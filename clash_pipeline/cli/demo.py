@@ -162,7 +162,6 @@ def product_loop(runtime, instance) -> bool:
     from clash_pipeline.arena.audition import AuditionCriteria, pay_fee, start_audition
     from clash_pipeline.arena.payouts import set_payout_address
     from clash_pipeline.arena.races import Arena
-    from clash_pipeline.cli.run import run_clock
     from clash_pipeline.defs.clones import clones_partitions
     from clash_pipeline.strategy import modes, store
     from clash_pipeline.timeutil import HOUR_MS, MINUTE_MS, iso, now_ms
@@ -195,7 +194,7 @@ def product_loop(runtime, instance) -> bool:
     audition_end = audition_start + criteria.hours * HOUR_MS
     print(f"  clash run --from {iso(audition_start)} --until {iso(audition_end)} --every 4h: "
           f"{', '.join(auditioning) or 'no clone'} audition forward (each step decides its sixteen 15m ticks)")
-    ok &= _drive(run_clock, instance, audition_start, audition_end, "4h")
+    ok &= _drive(instance, audition_start, audition_end, "4h")
     for name in auditioning:
         row = conn.execute("SELECT status, evaluation_json FROM auditions WHERE clone_id = ? ORDER BY audition_id "
                            "DESC LIMIT 1", (names[name],)).fetchone()
@@ -218,7 +217,7 @@ def product_loop(runtime, instance) -> bool:
     (sold,) = conn.execute("SELECT COUNT(*) FROM tickets WHERE race_id = ?", (race,)).fetchone()
     print(f"  {iso(sale)}: {sold} tickets sold for race {race}; "
           f"clash run --from {iso(race_start)} --until {iso(race_start + window)}: the race runs forward")
-    ok &= _drive(run_clock, instance, race_start, race_start + window, "15m")
+    ok &= _drive(instance, race_start, race_start + window, "15m")
     print(mid_race(instance, race, race_start + window // 2))
     final = conn.execute("SELECT e.rank, c.name, e.return_pct FROM race_entrants e JOIN clones c USING (clone_id) "
                          "WHERE race_id = ? ORDER BY e.rank", (race,)).fetchall()
@@ -229,7 +228,9 @@ def product_loop(runtime, instance) -> bool:
     return ok and stored is not None
 
 
-def _drive(run_clock, instance, start: int, until: int, every: str) -> bool:
+def _drive(instance, start: int, until: int, every: str) -> bool:
+    """`clash run --from start --until until --every every`, with its summary line."""
+    from clash_pipeline.cli.run import run_clock
     from clash_pipeline.clock import ticks
     from clash_pipeline.timeutil import interval_ms
 
