@@ -179,3 +179,23 @@ def decision_tick(settings: Settings, instance: dg.DagsterInstance,
     from clash_pipeline.defs.decisions import decision_tick as tick_asset
 
     return run_assets(settings, instance, [tick_asset], {}, run_log)
+
+
+def run_job(instance: dg.DagsterInstance, name: str, *, ops: dict | None = None, partition_key: str | None = None,
+            days: tuple[str, str] | None = None, tags: dict[str, str] | None = None,
+            run_log: RunLog = RunLog.QUIET) -> dg.ExecuteInProcessResult:
+    """Run a named job of the code location in process on the local instance, as the daemon would launch it (the
+    UI shows it under its name); `days` is a (first, last) range of daily partitions run as one run. Its log on
+    the terminal is Dagster's console log: warnings and errors only, unless `RunLog.VERBOSE`."""
+    from clash_pipeline.definitions import defs
+    from clash_pipeline.settings import load_settings
+
+    ranged = {"dagster/asset_partition_range_start": days[0], "dagster/asset_partition_range_end": days[1]} \
+        if days else {}
+    level = "INFO" if run_log is RunLog.VERBOSE else "WARNING"
+    invocation = uuid.uuid4().hex
+    with _interrupts_fail_runs(instance, invocation):
+        return defs.resolve_job_def(name).execute_in_process(
+            instance=instance, partition_key=partition_key,
+            run_config={"loggers": {"console": {"config": {"log_level": level}}}, "ops": ops or {}},
+            tags={**ranged, **(tags or {}), INVOCATION_TAG: invocation}, resources=default_resources(load_settings()))

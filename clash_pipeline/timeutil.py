@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, date, datetime, timedelta
+
+from clash_pipeline import clock
 
 MINUTE_MS = 60_000
 HOUR_MS = 60 * MINUTE_MS
@@ -25,7 +26,8 @@ INTERVAL_MS: dict[str, int] = {
 
 
 def now_ms() -> int:
-    return time.time_ns() // 1_000_000
+    """The pipeline's clock (`clash_pipeline.clock`): the wall clock, or replay time under `clash run`."""
+    return clock.now_ms()
 
 
 def to_ms(moment: datetime) -> int:

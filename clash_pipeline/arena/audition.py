@@ -5,8 +5,13 @@ Default criteria (configurable, each bounded): return >= 0% (the profit target),
 trades, and a reliability (share of decisions that were not failed or malformed) of at least 90%, over 24 hours
 (1 to 168).
 
-An audition whose process died leaves the clone `auditioning`: `resume` runs the rest of its window (decisions
-already made are not made again) and evaluates it; `abandon` gives it up and the paid fee stands for a new one.
+An audition runs forward: the clock's step (`advance_auditions`, the arena tick) decides and marks each of its ticks
+as time passes them, priced at that tick, and gives the verdict when its hours end. Over stored history
+(`run_audition` without `now_ms`) the whole window is decided at once through the same path.
+
+An audition whose process died leaves the clone `auditioning`: `resume` runs the rest of its window up to now
+(decisions already made are not made again) and evaluates it once over; `abandon` gives it up and the paid fee
+stands for a new one.
 A clone enters the arena only with a valid creator payout address; without one it waits in the queue.
 """
 
@@ -26,7 +31,7 @@ from clash_pipeline.decisions.backtest import simulate
 from clash_pipeline.paper.broker import Broker
 from clash_pipeline.paper.metrics import account_metrics
 from clash_pipeline.strategy.catalog import CADENCES
-from clash_pipeline.timeutil import HOUR_MS, iso
+from clash_pipeline.timeutil import HOUR_MS, interval_ms, iso
 
 MAX_HOURS = 168  # a week
 NO_PAYOUT = "no valid creator payout address (set one: clash lifecycle set-payout CLONE --address 0x...)"
@@ -63,13 +68,14 @@ class AuditionCriteria:
 
 
 def check_window(start_ms: int, hours: int, earliest_ms: int, now_ms: int) -> None:
-    """An audition runs over stored history: it starts no earlier than `earliest_ms` and ends by `now_ms`."""
+    """An audition starts no earlier than `earliest_ms` and no later than `now_ms`; the part of its window that
+    lies in stored history is decided at once, the rest tick by tick as the clock passes (`advance_auditions`)."""
     if start_ms < earliest_ms:
         raise AuditionError(f"audition start {iso(start_ms)} is before the history start {iso(earliest_ms)} "
                             "(CLASH_HISTORY_START)")
-    if start_ms + hours * HOUR_MS > now_ms:
-        raise AuditionError(f"audition window {iso(start_ms)} + {hours}h ends after now ({iso(now_ms)}): an "
-                            "audition runs over stored history")
+    if start_ms > now_ms:
+        raise AuditionError(f"audition start {iso(start_ms)} is after now ({iso(now_ms)}): an audition starts at "
+                            "or before now")
 
 
 def evaluate(metrics: dict, criteria: AuditionCriteria) -> tuple[bool, list[dict]]:
@@ -105,11 +111,10 @@ def pay_fee(conn: sqlite3.Connection, clone_id: int, ref: str, ts_ms: int) -> bo
     return True
 
 
-def run_audition(conn: sqlite3.Connection, outbox: Outbox, clone_id: int, start_ms: int,
-                 criteria: AuditionCriteria = AuditionCriteria(), slots: int = 4) -> dict:
-    """Audition a clone whose fee is paid over [start_ms, start_ms + hours] of history, evaluate, and queue (and
-    promote, if a slot is open) a passing clone."""
-    end_ms = start_ms + criteria.hours * HOUR_MS
+def start_audition(conn: sqlite3.Connection, clone_id: int, start_ms: int,
+                   criteria: AuditionCriteria = AuditionCriteria()) -> int:
+    """Open the audition of a clone whose fee is paid, on a fresh account (context `audition:<id>`): its ticks are
+    decided as the clock passes them (`advance_auditions`). Returns the audition id."""
     with transaction(conn):
         if (current := lifecycle.state(conn, clone_id)) != "audition_fee_paid":  # (auditioning again is a resume)
             hint = ("; a stranded one is resumed or abandoned by command" if current == "auditioning" else
@@ -118,9 +123,28 @@ def run_audition(conn: sqlite3.Connection, outbox: Outbox, clone_id: int, start_
         lifecycle.transition(conn, clone_id, "auditioning", "audition started", start_ms, in_transaction=True)
         (audition_id,) = conn.execute(
             "INSERT INTO auditions (clone_id, start_ms, end_ms, status, criteria_json) VALUES (?, ?, ?, 'running', ?) "
-            "RETURNING audition_id", (clone_id, start_ms, end_ms, json.dumps(asdict(criteria)))).fetchone()
+            "RETURNING audition_id", (clone_id, start_ms, start_ms + criteria.hours * HOUR_MS,
+                                      json.dumps(asdict(criteria)))).fetchone()
         Broker(conn).account(clone_id, f"audition:{audition_id}", start_ms)  # a fresh account, standard equity
-    return _finish(conn, outbox, audition_id, slots)
+    return audition_id
+
+
+def run_audition(conn: sqlite3.Connection, outbox: Outbox, clone_id: int, start_ms: int,
+                 criteria: AuditionCriteria = AuditionCriteria(), slots: int = 4, now_ms: int | None = None) -> dict:
+    """Audition a clone whose fee is paid from `start_ms`: decide its ticks up to `now_ms` (default: the whole
+    window, over stored history) and, once its hours are over, evaluate it and queue (and promote, if a slot is
+    open) a passing clone. An audition whose window goes past now goes on tick by tick with the clock."""
+    audition_id = start_audition(conn, clone_id, start_ms, criteria)
+    return advance(conn, outbox, audition_id, start_ms + criteria.hours * HOUR_MS if now_ms is None else now_ms,
+                   slots)
+
+
+def advance_auditions(conn: sqlite3.Connection, outbox: Outbox, now_ms: int, slots: int = 4) -> list[dict]:
+    """The clock's step for auditions: every running audition decides and marks each of its ticks up to `now_ms`
+    (priced at that tick) and gets its verdict once its hours are over."""
+    running = [a for (a,) in conn.execute("SELECT audition_id FROM auditions WHERE status = 'running' AND start_ms <= ? "
+                                          "ORDER BY audition_id", (now_ms,)).fetchall()]
+    return [advance(conn, outbox, audition_id, now_ms, slots) for audition_id in running]
 
 
 def stranded(conn: sqlite3.Connection, clone_id: int) -> tuple[int, int]:
@@ -138,7 +162,7 @@ def resume(conn: sqlite3.Connection, outbox: Outbox, clone_id: int, now_ms: int,
     the runtime skips the decisions it already made)."""
     audition_id, _ = stranded(conn, clone_id)
     lifecycle.transition(conn, clone_id, "auditioning", f"audition {audition_id} resumed", now_ms)
-    return _finish(conn, outbox, audition_id, slots)
+    return advance(conn, outbox, audition_id, now_ms, slots)
 
 
 def abandon(conn: sqlite3.Connection, clone_id: int, reason: str, now_ms: int) -> dict:
@@ -153,7 +177,9 @@ def abandon(conn: sqlite3.Connection, clone_id: int, reason: str, now_ms: int) -
             "state": "audition_fee_paid"}
 
 
-def _finish(conn: sqlite3.Connection, outbox: Outbox, audition_id: int, slots: int) -> dict:
+def advance(conn: sqlite3.Connection, outbox: Outbox, audition_id: int, now_ms: int, slots: int = 4) -> dict:
+    """Decide and mark an audition's ticks from its last marked one up to `now_ms` (decisions already made are not
+    made again); once its hours are over, evaluate it (the verdict), queue a passing clone and promote."""
     clone_id, start_ms, end_ms, stored = conn.execute(
         "SELECT clone_id, start_ms, end_ms, criteria_json FROM auditions WHERE audition_id = ?",
         (audition_id,)).fetchone()
@@ -161,9 +187,14 @@ def _finish(conn: sqlite3.Connection, outbox: Outbox, audition_id: int, slots: i
     account = conn.execute("SELECT account_id FROM paper_accounts WHERE clone_id = ? AND context_label = ?",
                            (clone_id, label)).fetchone()[0]
     (marked,) = conn.execute("SELECT MAX(ts_ms) FROM equity_curve WHERE account_id = ?", (account,)).fetchone()
-    # A resumed audition goes on after its last marked tick (ticks before it were decided and marked).
-    simulate(conn, outbox, [clone_id], label, start_ms if marked is None else marked + 1, end_ms, criteria.cadence)
+    # It goes on after its last marked tick (ticks before it were decided and marked).
+    simulate(conn, outbox, [clone_id], label, start_ms if marked is None else marked + 1, min(now_ms, end_ms),
+             criteria.cadence)
     metrics = account_metrics(conn, account).as_dict()
+    if now_ms < end_ms:
+        (ticks,) = conn.execute("SELECT COUNT(*) FROM equity_curve WHERE account_id = ?", (account,)).fetchone()
+        return {"audition_id": audition_id, "clone_id": clone_id, "status": "running", "ticks": ticks,
+                "ticks_total": criteria.hours * HOUR_MS // interval_ms(criteria.cadence) + 1, "metrics": metrics}
     passed, rows = evaluate(metrics, criteria)
     with transaction(conn):
         conn.execute("UPDATE auditions SET status = ?, evaluation_json = ?, finished_ms = ? WHERE audition_id = ?",
@@ -177,7 +208,8 @@ def _finish(conn: sqlite3.Connection, outbox: Outbox, audition_id: int, slots: i
             lifecycle.transition(conn, clone_id, "queued", "entered the promotion queue", end_ms, in_transaction=True)
             conn.execute("INSERT INTO promotion_queue VALUES (?, ?)", (clone_id, end_ms))
     promote(conn, end_ms, slots)
-    return {"audition_id": audition_id, "clone_id": clone_id, "passed": passed, "criteria": rows, "metrics": metrics}
+    return {"audition_id": audition_id, "clone_id": clone_id, "status": "passed" if passed else "failed",
+            "passed": passed, "criteria": rows, "metrics": metrics}
 
 
 def promote(conn: sqlite3.Connection, ts_ms: int, slots: int) -> list[int]:

@@ -1,7 +1,9 @@
-"""Arena races: 6-hour windows on a fixed UTC schedule, driven by a clock (`Arena.advance(now)`).
+"""Arena races: 6-hour windows on a fixed UTC schedule, run forward by a clock (`Arena.advance(now)`).
 
 - At any moment one race is accumulating tickets: the next to start. Sales close when it starts.
 - At its start, the arena's clones enter, each on an identical fresh account (the standard 10,000 USDC).
+- While it runs, each clock step decides and marks its ticks up to now (`run`); `standings` is the race as it
+  stands at its last decided tick.
 - Every decision tick of a race reads one frozen market state: the tick's snapshot id (a hash of the newest
   market data known at the tick) is recorded once, and every entrant's run at that tick cites it.
 - At its end, entrants are marked and ranked by return; ties break by lower max drawdown, then fewer trades, then
@@ -25,7 +27,7 @@ from clash_pipeline.memory.db import transaction
 from clash_pipeline.decisions.backtest import simulate
 from clash_pipeline.paper.broker import Broker
 from clash_pipeline.paper.metrics import account_metrics
-from clash_pipeline.timeutil import HOUR_MS
+from clash_pipeline.timeutil import HOUR_MS, iso
 
 
 @dataclass(frozen=True)
@@ -124,9 +126,12 @@ class Arena:
             "SELECT MAX(ts_ms) FROM hl_book_levels WHERE ts_ms <= ?")]
         return hashlib.sha256(json.dumps([tick_ms, *stamps]).encode()).hexdigest()[:16]
 
-    def run(self, race: str) -> int:
+    def run(self, race: str, until_ms: int | None = None) -> int:
+        """Decide and mark the race's ticks from the last one decided up to `until_ms` (default: its end), each
+        priced and marked at that tick; every entrant's run at a tick cites the tick's one snapshot id."""
         start_ms, end_ms = self.conn.execute("SELECT start_ms, end_ms FROM races WHERE race_id = ?",
                                              (race,)).fetchone()
+        (last,) = self.conn.execute("SELECT MAX(tick_ms) FROM race_ticks WHERE race_id = ?", (race,)).fetchone()
         entrants = self.entrants(race)
 
         def cite(tick: int, outcomes: list) -> None:
@@ -136,9 +141,33 @@ class Arena:
                 self.conn.executemany("INSERT OR IGNORE INTO race_runs VALUES (?, ?, ?, ?, ?)",
                                       [(race, tick, o.run_id, o.due.clone_id, snap) for o in outcomes])
 
-        decisions, _ = simulate(self.conn, self.outbox, entrants, f"race:{race}", start_ms, end_ms,
-                                self.config.cadence, on_tick=cite)
+        until = end_ms if until_ms is None else min(until_ms, end_ms)
+        decisions, _ = simulate(self.conn, self.outbox, entrants, f"race:{race}",
+                                start_ms if last is None else last + 1, until, self.config.cadence, on_tick=cite)
         return decisions
+
+    def standings(self, race: str) -> dict:
+        """The race as it stands at its last decided tick: entrants ranked as at the end (return, then lower
+        drawdown, fewer trades, clone id), with that tick and its snapshot id."""
+        status, start_ms, end_ms = self.conn.execute("SELECT status, start_ms, end_ms FROM races WHERE race_id = ?",
+                                                     (race,)).fetchone()
+        tick = self.conn.execute("SELECT tick_ms, snapshot_id, (SELECT COUNT(*) FROM race_ticks WHERE race_id = ?) "
+                                 "FROM race_ticks WHERE race_id = ? ORDER BY tick_ms DESC LIMIT 1",
+                                 (race, race)).fetchone()
+        rows = []
+        for clone_id, name, account in self.conn.execute(
+                "SELECT e.clone_id, c.name, a.account_id FROM race_entrants e JOIN clones c USING (clone_id) JOIN "
+                "paper_accounts a ON a.clone_id = e.clone_id AND a.context_label = 'race:' || e.race_id WHERE "
+                "e.race_id = ? ORDER BY e.clone_id", (race,)).fetchall():
+            m = account_metrics(self.conn, account)
+            rows.append({"clone_id": clone_id, "name": name, "equity_micro": round(m.end_equity * 1e6),
+                         "return_pct": m.return_pct, "max_drawdown_pct": m.max_drawdown_pct, "trades": m.trades})
+        rows.sort(key=lambda r: _rank_key(r["equity_micro"], r))
+        for rank, r in enumerate(rows, 1):
+            r["rank"] = rank
+        return {"race_id": race, "status": status, "start_ms": start_ms, "end_ms": end_ms,
+                "tick_ms": tick[0] if tick else None, "snapshot_id": tick[1] if tick else None,
+                "ticks": tick[2] if tick else 0, "standings": rows}
 
     def end(self, race: str) -> list[dict]:
         """Mark, measure and rank the entrants (ties break by drawdown, trades, clone id)."""
@@ -151,7 +180,7 @@ class Arena:
             m = account_metrics(self.conn, account)
             rows.append({"clone_id": clone_id, "end_equity_micro": round(m.end_equity * 1e6),
                          "return_pct": m.return_pct, "max_drawdown_pct": m.max_drawdown_pct, "trades": m.trades})
-        rows.sort(key=lambda r: (-r["end_equity_micro"], r["max_drawdown_pct"], r["trades"], r["clone_id"]))
+        rows.sort(key=lambda r: _rank_key(r["end_equity_micro"], r))
         with transaction(self.conn):
             for rank, r in enumerate(rows, 1):
                 r["rank"] = rank
@@ -211,7 +240,8 @@ class Arena:
 
     # -- the clock --------------------------------------------------------------------------------------------
     def advance(self, now_ms: int) -> list[str]:
-        """Everything due by `now`: start, run, end and settle races whose windows have passed; open the next."""
+        """The clock's step for races: start those whose window has begun (sales close), decide and mark each
+        running race's ticks up to `now`, end and settle those whose window has passed; open the next."""
         done = []
         for race, start_ms, end_ms, status in self.conn.execute(
                 "SELECT race_id, start_ms, end_ms, status FROM races WHERE status IN ('accumulating', 'running', "
@@ -222,11 +252,14 @@ class Arena:
                 status = self.conn.execute("SELECT status FROM races WHERE race_id = ?", (race,)).fetchone()[0]
                 done.append(f"{race}: started with {len(self.entrants(race))} entrants" if status == "running"
                             else f"{race}: cancelled (no entrants)")
-            if status == "running" and end_ms <= now_ms:
-                decisions = self.run(race)
-                self.end(race)
-                status = "ended"
-                done.append(f"{race}: ran {decisions} decisions and ended")
+            if status == "running":
+                decisions = self.run(race, now_ms)
+                if end_ms <= now_ms:
+                    self.end(race)
+                    status = "ended"
+                    done.append(f"{race}: ran {decisions} decisions and ended")
+                elif decisions:
+                    done.append(f"{race}: {decisions} decisions up to {iso(min(now_ms, end_ms))}")
             if status in ("ended", "cancelled") and end_ms <= now_ms:
                 receipt = self.settle(race, now_ms)
                 done.append(f"{race}: settled, receipt {receipt['sha256'][:16]}")
@@ -234,3 +267,8 @@ class Arena:
                     done.append(f"clone {clone_id} retired: {reason}")
         self.accumulating(now_ms)
         return done
+
+
+def _rank_key(equity_micro: int, row: dict) -> tuple:
+    """The ranking: higher equity (return), then lower max drawdown, then fewer trades, then clone id."""
+    return -equity_micro, row["max_drawdown_pct"], row["trades"], row["clone_id"]

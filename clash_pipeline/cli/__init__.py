@@ -12,7 +12,7 @@ import sys
 import warnings
 from typing import NoReturn
 
-from clash_pipeline.cli import arena, catalog, demo, lake, live, market, serve, strategy, trading
+from clash_pipeline.cli import arena, catalog, demo, lake, live, market, run, serve, strategy, trading
 from clash_pipeline.cli.common import report_error
 
 GLOBAL_FLAGS = {"--verbose": "verbose", "-v": "verbose", "--quiet": "quiet", "-q": "quiet"}
@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines (anywhere on the line)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    for module in (demo, market, strategy, trading, arena, catalog, lake, live, serve):
+    for module in (demo, market, strategy, trading, arena, catalog, lake, live, run, serve):
         module.register(commands)
     return parser
 

@@ -156,6 +156,9 @@ def cmd_lifecycle(args: argparse.Namespace) -> int:
 
 
 def audition_text(r: dict) -> str:
+    if r["status"] == "running":  # its window goes past now: the clock decides the rest tick by tick
+        return (f"audition {r['audition_id']} of clone {r['clone_id']}: running, {r['ticks']} of {r['ticks_total']} "
+                f"ticks decided (the rest as the clock passes them); return {r['metrics']['return_pct']:+.3f}%")
     return f"audition {r['audition_id']} of clone {r['clone_id']}: {'PASSED' if r['passed'] else 'FAILED'}\n" + \
         "\n".join(f"  {c['criterion']:<16} {'pass' if c['passed'] else 'FAIL'}  {c['value']} (needs "
                   f"{c['threshold']})" for c in r["criteria"])
@@ -185,8 +188,8 @@ def cmd_audition(args: argparse.Namespace) -> int:
                 if not audition.pay_fee(conn, args.clone, args.payment_ref, start):
                     return fail(args, f"payment {args.payment_ref!r} already paid an earlier audition of clone "
                                       f"{args.clone}: a new audition needs a new payment")
-            return emit(audition.run_audition(conn, arena.outbox, args.clone, start, criteria, args.slots),
-                        args.json, audition_text)
+            return emit(audition.run_audition(conn, arena.outbox, args.clone, start, criteria, args.slots,
+                                              now_ms=history_bounds()[1]), args.json, audition_text)
         if args.action == "resume":
             return emit(audition.resume(conn, arena.outbox, args.clone, as_of(None), args.slots), args.json,
                         audition_text)
@@ -215,7 +218,11 @@ def cmd_arena(args: argparse.Namespace) -> int:
     arena, _ = open_arena()
     conn = arena.conn
     if args.action == "advance":
-        log = arena.advance(args.to if args.to is not None else as_of(None))
+        from clash_pipeline.arena.forward import step
+
+        report = step(conn, arena.outbox, args.to if args.to is not None else as_of(None), arena.config)
+        log = report.events + [f"audition {a['audition_id']} of clone {a['clone_id']}: {a['status']}"
+                               for a in report.verdicts]
         return emit(log, args.json, lambda lines: "\n".join(lines) or "nothing due")
     now = as_of(None)
     data = {"slots": arena.config.slots, "accumulating_race": arena.accumulating(now),
