@@ -164,13 +164,12 @@ def check_coverage(settings: Settings, instance: dg.DagsterInstance,
 
 def compile_clones(settings: Settings, instance: dg.DagsterInstance, keys: Sequence[str],
                    run_log: RunLog = RunLog.PROGRESS) -> dg.ExecuteInProcessResult:
-    """Add the clones' partitions (as the sensor would) and compile their read plans in one run."""
-    from clash_pipeline.defs.clones import clone_read_plans, clones_partitions
+    """Add the clones' partitions (as the sensor would) and compile their read plans in one run of
+    `clone_read_plans_job`."""
+    from clash_pipeline.defs.clones import clones_partitions
 
     instance.add_dynamic_partitions(clones_partitions.name, list(keys))
-    return run_assets(settings, instance, [clone_read_plans], {}, run_log,
-                        tags={"dagster/asset_partition_range_start": keys[0],
-                              "dagster/asset_partition_range_end": keys[-1]})
+    return run_job(instance, "clone_read_plans_job", partition_range=(keys[0], keys[-1]), run_log=run_log)
 
 
 def decision_tick(settings: Settings, instance: dg.DagsterInstance,
@@ -182,16 +181,16 @@ def decision_tick(settings: Settings, instance: dg.DagsterInstance,
 
 
 def run_job(instance: dg.DagsterInstance, name: str, *, ops: dict | None = None, partition_key: str | None = None,
-            days: tuple[str, str] | None = None, tags: dict[str, str] | None = None,
+            partition_range: tuple[str, str] | None = None, tags: dict[str, str] | None = None,
             run_log: RunLog = RunLog.QUIET) -> dg.ExecuteInProcessResult:
     """Run a named job of the code location in process on the local instance, as the daemon would launch it (the
-    UI shows it under its name); `days` is a (first, last) range of daily partitions run as one run. Its log on
-    the terminal is Dagster's console log: warnings and errors only, unless `RunLog.VERBOSE`."""
+    UI shows it under its name); `partition_range` is a (first, last) range of partition keys run as one run. Its
+    log on the terminal is Dagster's console log: warnings and errors only, unless `RunLog.VERBOSE`."""
     from clash_pipeline.definitions import defs
     from clash_pipeline.settings import load_settings
 
-    ranged = {"dagster/asset_partition_range_start": days[0], "dagster/asset_partition_range_end": days[1]} \
-        if days else {}
+    ranged = {"dagster/asset_partition_range_start": partition_range[0],
+              "dagster/asset_partition_range_end": partition_range[1]} if partition_range else {}
     level = "INFO" if run_log is RunLog.VERBOSE else "WARNING"
     invocation = uuid.uuid4().hex
     with _interrupts_fail_runs(instance, invocation):

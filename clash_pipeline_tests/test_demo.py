@@ -41,3 +41,16 @@ def test_the_demo_runs_the_whole_pipeline(tmp_path, monkeypatch, capsys):
     lines = json.loads(capsys.readouterr().out)
     assert {line["coin"] for line in lines} >= {builder[0], "@107"}
     assert all(line["status"] in ("fresh", "n/a") and (line["newest"] or line["status"] == "n/a") for line in lines)
+
+    import dagster as dg
+
+    instance = dg.DagsterInstance.get()
+    jobs = {run.job_name for run in instance.get_runs()}
+    assert "__ephemeral_asset_job__" not in jobs  # every stage is a named job run the UI shows
+    assert {"hyperliquid_history_job", "clone_read_plans_job", "decision_tick_job", "arena_clock_job",
+            "race_standings_job", "race_results_job", "paper_mark_job", "archive_drain_job"} <= jobs
+    standings = instance.fetch_materializations(dg.AssetKey("race_standings"), limit=1000).records
+    ticks = [r.asset_materialization.metadata["tick_ms"].value for r in standings]
+    ends = {r.asset_materialization.metadata["window_end"].value for r in standings}
+    assert len([t for t in ticks if t]) >= 12 and len(ends) >= 1  # the race, followed tick by tick
+    assert "mid-race at" in out

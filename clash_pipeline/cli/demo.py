@@ -42,9 +42,10 @@ def tour(args: argparse.Namespace) -> tuple[int, dict]:
     print(f"1/6 history {first} .. {today()}: Hyperliquid candles, funding, volatility for "
           f"{','.join(settings.coins)} ({','.join(settings.intervals)}); DefiLlama TVL, stablecoins, throughput, flows")
     config = {"config": {"coins": list(settings.coins), "intervals": list(settings.intervals)}}
-    history = [inprocess.run_job(instance, "hyperliquid_history_job", days=(first, today()), run_log=log,
+    days = (first, today())
+    history = [inprocess.run_job(instance, "hyperliquid_history_job", partition_range=days, run_log=log,
                                  ops={"hyperliquid_candles_raw": config, "hyperliquid_funding_history_raw": config}),
-               inprocess.run_job(instance, "defillama_history_job", days=(first, today()), run_log=log)]
+               inprocess.run_job(instance, "defillama_history_job", partition_range=days, run_log=log)]
     print("2/6 snapshots: Hyperliquid universe, mids, contexts, books, funding pressure; Polymarket markets, "
           "horizons, books; DefiLlama capital base, throughput, asset links")
     snapshot = [inprocess.run_job(instance, "hyperliquid_snapshot_job", run_log=log,
@@ -119,8 +120,8 @@ def follow_demand(settings, instance, first_day: str, log) -> bool:
     ok, line = True, f"   demand: {len(demand.assets)} assets (CLASH_COINS and what the clones enable)"
     if batch is not None:
         config = {"config": {"series": list(batch.series), "max_weight": RUN_WEIGHT_BUDGET}}
-        run = inprocess.run_job(instance, "hyperliquid_history_job", days=(first_day, today()), run_log=log,
-                                ops={"hyperliquid_candles_raw": config, "hyperliquid_funding_history_raw": config})
+        run = inprocess.run_job(instance, "hyperliquid_history_job", partition_range=(first_day, today()),
+                                run_log=log, ops={"hyperliquid_candles_raw": config, "hyperliquid_funding_history_raw": config})
         weight = sum(_meta(run, node, "hyperliquid_weight_planned")
                      for node in ("hyperliquid_candles_raw", "hyperliquid_funding_history_raw"))
         skipped = sum(_meta(run, node, "pulls_skipped")
@@ -148,8 +149,11 @@ def coverage_line(settings, instance, log) -> bool:
 
 
 def _meta(result, node: str, key: str):
+    """A materialization's figure, or a range run's (labelled `range/`)."""
     found = result.asset_materializations_for_node(node)
-    return found[0].metadata[key].value if found and key in found[0].metadata else 0
+    meta = found[0].metadata if found else {}
+    value = meta.get(key) or meta.get(f"range/{key}")
+    return value.value if value is not None else 0
 
 
 def recent_runs(conn, since_run: int | None, limit: int = 40) -> str:

@@ -8,8 +8,11 @@ clone_job = dg.define_asset_job(
     executor_def=dg.in_process_executor,
     description="One clone (pick its c000042 partition): compile its read plans, decide (optionally one asset, "
                 "`force`), and summarize its live paper account.")
+read_plans_job = dg.define_asset_job(
+    "clone_read_plans_job", selection=["clone_read_plans"], executor_def=dg.in_process_executor,
+    description="Compile the read plans of the clones picked (one partition, or a range of them in one run).")
 clone_backtest_job = dg.define_asset_job(
     "clone_backtest_job", selection=["clone_backtest"], executor_def=dg.in_process_executor,
     description="Backtest one clone over stored history (start, end and cadence in the launch config).")
 
-defs = dg.Definitions(jobs=[clone_job, clone_backtest_job])
+defs = dg.Definitions(jobs=[clone_job, read_plans_job, clone_backtest_job])
