@@ -115,13 +115,15 @@ def _interrupts_fail_runs(instance: dg.DagsterInstance, invocation: str) -> Iter
 
 def ingest_history(
     settings: Settings, instance: dg.DagsterInstance, sources: Sequence[str], first_day: str, last_day: str,
-    coins: Sequence[str], intervals: Sequence[str], run_log: RunLog = RunLog.PROGRESS,
+    coins: Sequence[str] | None, intervals: Sequence[str] | None, run_log: RunLog = RunLog.PROGRESS,
 ) -> dg.ExecuteInProcessResult | None:
-    """The daily history of `sources` for first_day..last_day (inclusive), in one run."""
+    """The daily history of `sources` for first_day..last_day (inclusive), in one run; coins or intervals None:
+    the demanded set's (what active clones, auditions and race entrants enable, CLASH_COINS as a floor)."""
     assets = [asset for source in sources for asset in HISTORY.get(source, [])]
     if not assets:
         return None
-    config = {"config": {"coins": list(coins), "intervals": list(intervals)}}
+    named = {"coins": coins, "intervals": intervals}
+    config = {"config": {key: list(value) for key, value in named.items() if value is not None}}
     ops = {"hyperliquid_candles_raw": config, "hyperliquid_funding_history_raw": config} \
         if "hyperliquid" in sources else {}
     return run_assets(settings, instance, assets, ops, run_log,

@@ -44,11 +44,11 @@ class SourceOutcome:
 
 def ingest_sources(
     settings: Settings, instance: dg.DagsterInstance, sources: Sequence[str], first_day: str, last_day: str,
-    coins: Sequence[str], intervals: Sequence[str], snapshot: bool = True,
+    coins: Sequence[str] | None, intervals: Sequence[str] | None, snapshot: bool = True,
     run_log: inprocess.RunLog = inprocess.RunLog.PROGRESS,
 ) -> list[SourceOutcome]:
     """History for first_day..last_day, then (with `snapshot`) one snapshot, of each source separately; a failed
-    step never stops the next one or the next source."""
+    step never stops the next one or the next source. Coins None: the demanded set (and its books)."""
     outcomes = []
     for source in sources:
         started, failures = time.time(), []

@@ -83,3 +83,19 @@ def test_unknown_objects_give_a_clear_error_not_a_traceback(home, capsys, comman
     assert main(command) == 1
     err = capsys.readouterr().err
     assert err.startswith("clash: no ") and "Traceback" not in err and len(err.splitlines()) == 1
+
+
+def test_ingest_without_coins_follows_what_the_clones_enable(home, capsys):
+    """`clash ingest hyperliquid` with no --coins pulls the demanded set: a clone's non-floor asset gets history."""
+    from clash_pipeline.strategy import modes, store
+
+    today = datetime.now(UTC).date().isoformat()
+    assert main(["ingest", "hyperliquid", "--quiet"]) == 0  # the universe and the CLASH_COINS floor
+    conn = open_memory(home / "market_memory.sqlite")
+    assert conn.execute("SELECT COUNT(*) FROM hl_candles WHERE coin = 'AVAX'").fetchone()[0] == 0
+    store.create_clone(conn, "Avery", modes.custom_graph(["AVAX"], {"hyperliquid": "price_action"}, "15m",
+                                                         engine="hold"), "custom")
+    assert main(["ingest", "hyperliquid", "--start", today, "--quiet"]) == 0
+    intervals = {i for (i,) in conn.execute("SELECT DISTINCT interval FROM hl_candles WHERE coin = 'AVAX'")}
+    assert "15m" in intervals and "1m" in intervals  # what its plan reads, and what fills price from
+    assert conn.execute("SELECT COUNT(*) FROM hl_funding_history WHERE coin = 'AVAX'").fetchone()[0] > 0

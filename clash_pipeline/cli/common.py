@@ -127,11 +127,15 @@ def text_or_none(value) -> str | None:
     return None if value is None else str(value)
 
 
-def coin_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--coins", type=csv_list, help="comma-separated coins, API names (BTC,ETH,xyz:TSLA,@107); "
-                                                   "default CLASH_COINS")
-    parser.add_argument("--intervals", type=csv_list, help=f"comma-separated candle intervals ({INTERVALS_HELP}); "
-                                                       "default CLASH_INTERVALS")
+def coin_args(parser: argparse.ArgumentParser, demanded: bool = True) -> None:
+    """--coins and --intervals; their default is the demanded set (or, with demanded False, the settings')."""
+    coins = "the demanded set (what active clones, auditions and race entrants enable, CLASH_COINS as a floor)" \
+        if demanded else "CLASH_COINS"
+    intervals = "those the read plans use (CLASH_INTERVALS for the floor)" if demanded else "CLASH_INTERVALS"
+    parser.add_argument("--coins", type=csv_list,
+                        help=f"comma-separated coins, API names (BTC,ETH,xyz:TSLA,@107); default: {coins}")
+    parser.add_argument("--intervals", type=csv_list,
+                        help=f"comma-separated candle intervals ({INTERVALS_HELP}); default: {intervals}")
 
 
 def print_status(settings) -> None:

@@ -22,17 +22,18 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     sources = list(inprocess.SOURCES) if args.source == "all" else [args.source]
-    coins, intervals = args.coins or list(settings.coins), args.intervals or list(settings.intervals)
+    coins, intervals = args.coins, args.intervals  # None: the demanded set, at the intervals its plans read
     start = args.start or today()
     end = args.end or (start if args.start else today())
     day_range(start, end, settings)
-    unknown = [i for i in intervals if i not in INTERVAL_MS]
-    if unknown or not coins or not intervals:
+    unknown = [i for i in intervals or () if i not in INTERVAL_MS]
+    if unknown or coins == [] or intervals == []:
         raise CliError(f"--intervals must name known candle intervals ({INTERVALS_HELP}), not {','.join(unknown)}"
                        if unknown else "--coins and --intervals must name at least one each")
     instance = inprocess.local_instance()
     progress(args, f"{'+'.join(sources)} ({settings.source_mode}): history {start} .. {end}, coins "
-                   f"{','.join(coins)}, intervals {','.join(intervals)}")
+                   f"{','.join(coins) if coins else 'the demanded set'}, intervals "
+                   f"{','.join(intervals) if intervals else 'those its read plans use'}")
     outcomes = ingest_sources(settings, instance, sources, start, end, coins, intervals, snapshot=not args.start,
                               run_log=run_log(args))
     for outcome in outcomes:
@@ -259,7 +260,7 @@ def register(commands) -> None:
 
     record = commands.add_parser("record", help="call the live API and save every response for replay")
     record.add_argument("--out", required=True, help="folder for the recordings (then CLASH_REPLAY_DIR=that)")
-    coin_args(record)
+    coin_args(record, demanded=False)
     record.add_argument("--start", type=day, help="also record history from this day (YYYY-MM-DD)")
     record.add_argument("--end", type=day, help="last day of history, inclusive (default: --start)")
     record.add_argument("--json", action="store_true")
