@@ -142,6 +142,13 @@ def test_clone_analytics_per_clone_context_and_day(trading_home, lake):
     assert unpriced["tokens_in"] == 1000 * result["decisions"] and unpriced["model_cost_usd"] != unpriced["model_cost_usd"]
     priced = clone_daily(lake, model_prices={"m1": (2.0, 10.0)}).iloc[0]
     assert priced["model_cost_usd"] == pytest.approx(result["decisions"] * (1000 * 2.0 + 100 * 10.0) / 1e6)
+    from clash_pipeline.decisions.costs import FALLBACK, PriceTable
+    from clash_pipeline.defs.lake import _prices
+
+    fallback = PriceTable().price(FALLBACK)  # the asset prices with the runtime's table: m1 at its fallback
+    runtime_priced = clone_daily(lake, model_prices=_prices({})).iloc[0]
+    assert runtime_priced["model_cost_usd"] == pytest.approx(result["decisions"] * float(
+        1000 * fallback.input_per_mtok + 100 * fallback.output_per_mtok) / 1e6)
 
 
 def test_market_lake_and_clone_analytics_in_dagster(trading_home, monkeypatch):

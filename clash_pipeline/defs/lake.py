@@ -53,13 +53,14 @@ def market_lake(context: dg.AssetExecutionContext, market_memory: MarketMemoryRe
 
 
 class AnalyticsConfig(dg.Config):
-    """How many of the lake's newest days, and optional model prices: model -> [USD per million input tokens,
-    USD per million output tokens] (without them model cost is absent: the engines record tokens, not prices)."""
+    """How many of the lake's newest days, and model prices over the runtime's price table (the one the
+    `model_budget` gate uses; a model it does not list is priced at its `*` fallback)."""
 
     days: int = Field(default=30, description="How many of the lake's newest days to analyse.")
     model_prices: dict[str, list[float]] = Field(
-        default={}, description="model -> [USD per million input tokens, USD per million output tokens]; without "
-                                "them model cost is absent (the engines record tokens, not prices).")
+        default={}, description="model -> [USD per million input tokens, USD per million output tokens], over the "
+                                "runtime's price table (decisions/costs.py and the `prices` of engines.json), which "
+                                "the model_budget gate uses too.")
 
 
 @dg.asset(group_name=GROUP, kinds={"duckdb", "pandas"}, deps=[market_lake])
@@ -73,8 +74,7 @@ def clone_analytics(context: dg.AssetExecutionContext, config: AnalyticsConfig,
     if not days:
         return dg.MaterializeResult(metadata={"dagster/row_count": 0, "note": "the lake is empty: materialize "
                                                                               "market_lake first"})
-    prices = {model: (p[0], p[1]) for model, p in config.model_prices.items()}
-    frame = clone_daily(lake, days[0], days[-1], prices)
+    frame = clone_daily(lake, days[0], days[-1], _prices(config.model_prices))
     lake.put(ANALYTICS_KEY, frame_parquet(frame))
     preview = frame.head(PREVIEW_ROWS).astype(object).where(frame.head(PREVIEW_ROWS).notna(), None)
     records = [dg.TableRecord({k: v for k, v in row.items() if v is not None})
@@ -83,13 +83,24 @@ def clone_analytics(context: dg.AssetExecutionContext, config: AnalyticsConfig,
                               else "float") for name in frame.columns]
     cost = frame["model_cost_usd"]
     note = ("model cost: every token used is priced (hold and rules use none)" if cost.notna().all() else
-            "model cost: absent where tokens have no price (set model_prices; the engines record tokens only)")
+            "model cost: absent where tokens have no price (the price table has no fallback)")
     context.log.info(f"clone analytics: {len(frame)} rows over {days[0]}..{days[-1]}; {note}")
     return dg.MaterializeResult(metadata={
         "dagster/row_count": len(frame), "days": f"{days[0]}..{days[-1]}", "clones": int(frame["clone_id"].nunique()),
         "model_cost_usd": float(cost.fillna(0).sum()), "model_cost_note": note, "file_key": ANALYTICS_KEY,
         "clone_daily": dg.MetadataValue.table(records, dg.TableSchema(columns)),
     })
+
+
+def _prices(overrides: dict[str, list[float]]) -> dict[str, tuple[float, float]]:
+    """The price table the runtime's budgets use (defaults, engines.json, then the launch config's overrides)."""
+    from clash_pipeline.decisions.costs import ModelPrice, PriceTable
+    from clash_pipeline.decisions.service import engine_config
+    from clash_pipeline.settings import load_settings
+
+    table = engine_config(load_settings().home).get("prices") or PriceTable()
+    table.prices.update({model: ModelPrice(p[0], p[1]) for model, p in overrides.items()})
+    return {model: (float(p.input_per_mtok), float(p.output_per_mtok)) for model, p in table.prices.items()}
 
 
 defs = dg.Definitions(assets=[market_lake, clone_analytics])

@@ -1,8 +1,9 @@
 """Cross-clone analytics over the lake, in DuckDB: per clone, run context and UTC day, the return, the worst
 drawdown, turnover, fees, decisions and model usage (tokens, and their cost where a price per model is given).
 
-Model cost is absent today unless prices are passed: the engines record tokens (the `openai` engine; `hold` and
-`rules` use none) but no price, so `model_cost_usd` is NULL (None) for a day whose tokens have no price."""
+The engines record tokens (the `openai` engine; `hold` and `rules` use none), not prices: the cost is priced here
+with the table passed (the `clone_analytics` asset passes the runtime's, `decisions/costs.py`), and is NULL (None)
+for a day whose tokens have no price in it."""
 
 from __future__ import annotations
 
@@ -36,11 +37,14 @@ WITH accounts AS (
            CAST(make_timestamp(r.tick_ms * 1000) AS DATE) AS day, count(*) AS decisions,
            CAST(sum(coalesce(r.tokens_in, 0)) AS BIGINT) AS tokens_in,
            CAST(sum(coalesce(r.tokens_out, 0)) AS BIGINT) AS tokens_out,
-           CASE WHEN bool_or(coalesce(r.tokens_in, 0) + coalesce(r.tokens_out, 0) > 0 AND p.model IS NULL) THEN NULL
-                ELSE sum(coalesce((coalesce(r.tokens_in, 0) * p.usd_per_mtok_in
-                                   + coalesce(r.tokens_out, 0) * p.usd_per_mtok_out) / 1e6, 0)) END
+           CASE WHEN bool_or(coalesce(r.tokens_in, 0) + coalesce(r.tokens_out, 0) > 0
+                             AND coalesce(p.model, fb.model) IS NULL) THEN NULL
+                ELSE sum(coalesce((coalesce(r.tokens_in, 0) * coalesce(p.usd_per_mtok_in, fb.usd_per_mtok_in)
+                                   + coalesce(r.tokens_out, 0) * coalesce(p.usd_per_mtok_out, fb.usd_per_mtok_out))
+                                  / 1e6, 0)) END
                AS model_cost_usd
     FROM decision_runs r LEFT JOIN model_prices p ON p.model = r.model
+    LEFT JOIN model_prices fb ON fb.model = '*'  -- the price table's fallback for a model it does not list
     GROUP BY ALL
 ), joined AS (
     SELECT a.clone_id, a.clone, a.context, d.day, d.end_equity, d.max_drawdown_pct, d.points,
@@ -68,7 +72,7 @@ ORDER BY clone_id, context, day
 def clone_daily(lake: Lake, start: str | None = None, end: str | None = None,
                 model_prices: dict[str, tuple[float, float]] | None = None) -> pd.DataFrame:
     """One row per clone, context and day in [start, end] (inclusive, None: unbounded); `model_prices` maps a model
-    to (USD per million input tokens, per million output tokens)."""
+    to (USD per million input tokens, per million output tokens), `*` a fallback for models it does not list."""
     prices = pa.table({"model": list(model_prices or {}),
                        "usd_per_mtok_in": [float(p[0]) for p in (model_prices or {}).values()],
                        "usd_per_mtok_out": [float(p[1]) for p in (model_prices or {}).values()]},
