@@ -112,7 +112,7 @@ def race_standings(context: dg.AssetExecutionContext, market_memory: MarketMemor
         "leader": rows[0]["name"] if rows else "-",
         "standings": dg.MetadataValue.md(_table(rows, ["rank", "name", "equity_usd", "return_pct",
                                                        "max_drawdown_pct", "trades"])),
-        **{f"return_pct/{r['name']}": r["return_pct"] for r in rows},
+        **{f"return_pct/{r['name']}": round(r["return_pct"], 3) for r in rows},
     })
 
 
@@ -137,7 +137,8 @@ def clone_audition(context: dg.AssetExecutionContext, market_memory: MarketMemor
                           ["tick", "equity_usd", "drawdown_pct"]))}
     if evaluation:
         result = json.loads(evaluation)
-        metadata.update({k: v for k, v in result.get("metrics", {}).items() if isinstance(v, int | float)})
+        metadata.update({k: round(v, 3) if isinstance(v, float) else v for k, v in result.get("metrics", {}).items()
+                         if isinstance(v, int | float)})
         if "criteria" in result:
             metadata["verdict"] = dg.MetadataValue.md(_table(result["criteria"], ["criterion", "value", "threshold",
                                                                                   "passed"]))
