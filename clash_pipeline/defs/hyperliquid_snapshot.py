@@ -30,6 +30,16 @@ FRESH_WITHIN = timedelta(minutes=15)
 fresh = dg.FreshnessPolicy.time_window(fail_window=FRESH_WITHIN)
 
 
+def _write_isolated(market_memory: MarketMemoryResource, write, newest_first: bool = False):
+    """Write what is valid (`write(conn)` -> loads), materialize it with readable names, then fail naming what was
+    refused."""
+    with market_memory.connect() as conn:
+        loads, refused = isolated(lambda: write(conn))
+        names = display_names(conn)
+    yield dg.MaterializeResult(metadata=load_metadata(loads[::-1] if newest_first else loads, names))
+    fail_if_refused(refused)
+
+
 class SnapshotConfig(dg.Config):
     """Coins whose L2 books are read (default: the demanded set: every asset an active clone, audition or race
     entrant enables, CLASH_COINS as a floor); `books_only` reads just those books (a retry of the books a
@@ -76,11 +86,7 @@ def hyperliquid_asset_universe(hyperliquid_snapshot_raw: list[RawResponse], mark
           metadata=table_metadata(["hl_mids"]))
 def hyperliquid_mids(hyperliquid_snapshot_raw: list[RawResponse], market_memory: MarketMemoryResource):
     """Mid prices of every perp and spot pair (hl_mids)."""
-    with market_memory.connect() as conn:
-        loads, refused = isolated(lambda: ingest.write_mids(conn, hyperliquid_snapshot_raw))
-        names = display_names(conn)
-    yield dg.MaterializeResult(metadata=load_metadata(loads, names))
-    fail_if_refused(refused)
+    yield from _write_isolated(market_memory, lambda conn: ingest.write_mids(conn, hyperliquid_snapshot_raw))
 
 
 @dg.asset(group_name=GROUP, kinds={"sqlite", "hyperliquid"}, freshness_policy=fresh,
@@ -88,11 +94,7 @@ def hyperliquid_mids(hyperliquid_snapshot_raw: list[RawResponse], market_memory:
 def hyperliquid_asset_contexts(hyperliquid_snapshot_raw: list[RawResponse], market_memory: MarketMemoryResource):
     """Asset contexts (hl_asset_ctxs) and positioning pressure (hl_positioning): OI and its change, 24h notional
     volume, mark/oracle premium."""
-    with market_memory.connect() as conn:
-        loads, refused = isolated(lambda: ingest.write_contexts(conn, hyperliquid_snapshot_raw))
-        names = display_names(conn)
-    yield dg.MaterializeResult(metadata=load_metadata(loads, names))
-    fail_if_refused(refused)
+    yield from _write_isolated(market_memory, lambda conn: ingest.write_contexts(conn, hyperliquid_snapshot_raw))
 
 
 @dg.asset(group_name=GROUP, kinds={"sqlite", "hyperliquid"}, freshness_policy=fresh,
@@ -118,11 +120,10 @@ def hyperliquid_liquidity(hyperliquid_snapshot_raw: list[RawResponse], market_me
           metadata=table_metadata(["hl_funding_pressure", "hl_predicted_fundings"]))
 def hyperliquid_funding_pressure(hyperliquid_snapshot_raw: list[RawResponse], market_memory: MarketMemoryResource):
     """Current and predicted funding, premium, and 24h/7d sums of the stored history (hl_funding_pressure)."""
-    with market_memory.connect() as conn:
-        loads, refused = isolated(lambda: ingest.write_funding_pressure(conn, hyperliquid_snapshot_raw))
-        names = display_names(conn)
-    yield dg.MaterializeResult(metadata=load_metadata(loads[::-1], names))
-    fail_if_refused(refused)
+    def write(conn):
+        return ingest.write_funding_pressure(conn, hyperliquid_snapshot_raw)
+
+    yield from _write_isolated(market_memory, write, newest_first=True)
 
 
 snapshot_assets = [hyperliquid_snapshot_raw, hyperliquid_asset_universe, hyperliquid_mids,
