@@ -32,7 +32,8 @@ def run_backtest(conn: sqlite3.Connection, outbox: Outbox, clone_id: int, start_
         "INSERT INTO backtests (clone_id, start_ms, end_ms, cadence, created_ms) VALUES (?, ?, ?, ?, ?) "
         "RETURNING backtest_id", (clone_id, start_ms, end_ms, cadence, now_ms())).fetchone()
     label = f"backtest:{backtest_id}"
-    decisions, ticks = simulate(conn, outbox, [clone_id], label, start_ms, end_ms, cadence, fills, progress)
+    decisions, ticks = simulate(conn, outbox, [clone_id], label, start_ms, end_ms, cadence, fills, progress,
+                                stored_history=end_ms <= now_ms())  # all of it stored already
     accounts = _accounts(conn, clone_id, label)
     metrics = account_metrics(conn, accounts[0]).as_dict() if accounts else None
     digest = result_hash(conn, accounts[0]) if accounts else None
@@ -45,13 +46,15 @@ def run_backtest(conn: sqlite3.Connection, outbox: Outbox, clone_id: int, start_
 def simulate(conn: sqlite3.Connection, outbox: Outbox, clone_ids: list[int], label: str, start_ms: int,
              end_ms: int, cadence: str, fills: FillConfig = FillConfig(),
              progress: Callable[[str], None] = lambda _: None,
-             on_tick: Callable[[int, list], None] | None = None) -> tuple[int, int]:
+             on_tick: Callable[[int, list], None] | None = None, stored_history: bool = False) -> tuple[int, int]:
     """Drive the live decision path over [start_ms, end_ms] with a clock: at each cadence tick, decide what is due
-    for `clone_ids` in context `label`, then mark their accounts. Returns the decisions made and the ticks run."""
+    for `clone_ids` in context `label`, then mark their accounts. Returns the decisions made and the ticks run.
+    `stored_history` (a backtest: history that no ingestion moves under it): packets are read a day ahead."""
     step, clock = interval_ms(cadence), [start_ms]
     runtime = DecisionRuntime(conn, outbox, clock=lambda: clock[0], context_label=label, fills=fills,
                               worker=label, cadence=cadence, defer_payloads=True,
-                              heartbeat=False)  # its context is its own: no other worker takes its runs over
+                              heartbeat=False,  # its context is its own: no other worker takes its runs over
+                              read_ahead_ms=ARCHIVE_EVERY_TICKS * step if stored_history else None)
     ticks = range(start_ms - start_ms % step + (step if start_ms % step else 0), end_ms + 1, step)
     decisions = 0
     for i, tick in enumerate(ticks):

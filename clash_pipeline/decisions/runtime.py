@@ -60,6 +60,7 @@ from clash_pipeline.paper.positions import shown_price
 from clash_pipeline.strategy.graph import TradingCloneBlock, TradingPromptBlock
 from clash_pipeline.strategy.packet import build_packet
 from clash_pipeline.strategy.plan import AssetPlan, CompiledGraph, compile_graph
+from clash_pipeline.strategy.reads import ReadAhead, SqlReader
 from clash_pipeline.strategy.selection import Universe
 from clash_pipeline.strategy.store import get_clone
 from clash_pipeline.timeutil import DAY_MS, HOUR_MS, interval_ms, now_ms
@@ -151,7 +152,7 @@ class DecisionRuntime:
                  context_label: str = "live", worker: str | None = None, fills: FillConfig = FillConfig(),
                  cadence: str | None = None, lease_ms: int = LEASE_MS, heartbeat_s: float | None = None,
                  max_workers: int = 64, defer_payloads: bool = False, heartbeat: bool = True,
-                 prices: PriceTable | None = None) -> None:
+                 prices: PriceTable | None = None, read_ahead_ms: int | None = None) -> None:
         self.conn, self.outbox, self.clock, self.bounds = conn, outbox, clock, bounds
         # one drawdown stop (the gate's bound and the mark's stop) and one fill config, for every order and mark
         self.fills, self.broker = fills, Broker(conn, fills, Decimal(str(bounds.drawdown_stop_pct)))
@@ -166,6 +167,8 @@ class DecisionRuntime:
         self._deferred: dict[int, bytes] = {}
         self.heartbeat = heartbeat  # off only where no other worker can hold this context's runs (a backtest)
         self._packets: OrderedDict[tuple, dict] = OrderedDict()
+        # backtests: history does not move under them, so packets are read ahead in windows of `read_ahead_ms`
+        self.reader = ReadAhead(conn, read_ahead_ms) if read_ahead_ms else SqlReader(conn)
         self.prices = prices or PriceTable()  # token usage to USD, per model
         self._spent: dict[tuple[int, int], int] = {}  # (clone, UTC day) -> model spend in micro-USD
         self._pass_reads: dict[tuple | str, object] = {}
@@ -373,7 +376,7 @@ class DecisionRuntime:
         key = (plan.coin, plan.symbol, plan.reads, tick_ms)
         cached = self._packets.get(key)
         if cached is None:
-            cached = build_packet(self.conn, plan, tick_ms)
+            cached = build_packet(self.conn, plan, tick_ms, reader=self.reader)
             self._packets[key] = cached
             if len(self._packets) > PACKET_CACHE:
                 self._packets.popitem(last=False)
@@ -445,15 +448,14 @@ class DecisionRuntime:
         stamp = self.clock()
         try:
             with transaction(self.conn):
-                return [o.run_id for o in outcomes if not self._record_one(o, refs.get(o.run_id), stamp)]
+                return self._write(outcomes, refs, stamp)
         except Exception:
             log.exception("recording a batch of %d runs failed; recording each run on its own", len(outcomes))
         lost = []
         for o in outcomes:
             try:
                 with transaction(self.conn):
-                    if not self._record_one(o, refs.get(o.run_id), stamp):
-                        lost.append(o.run_id)
+                    lost += self._write([o], refs, stamp)
             except sqlite3.OperationalError:  # the database, not the run: leave it for the lease to retry
                 log.exception("decision run %s not recorded; it stays running", o.run_id)
             except Exception as error:
@@ -461,8 +463,7 @@ class DecisionRuntime:
                 failed = Outcome(o.run_id, o.due, "failed", error=f"recording failed: {_one_line(error)}",
                                  elapsed_ms=o.elapsed_ms, attempt=o.attempt)
                 with transaction(self.conn):
-                    if not self._record_one(failed, None, stamp):
-                        lost.append(o.run_id)
+                    lost += self._write([failed], {}, stamp)
                 o.status, o.error, o.gates, o.fill = "failed", failed.error, None, None
         return lost
 
@@ -510,35 +511,46 @@ class DecisionRuntime:
         self._deferred.clear()
         return len(ids)
 
-    def _record_one(self, o: Outcome, ref, stamp: int) -> bool:
-        """Write one run, only if this worker's claim still holds it (False, and nothing written, if not)."""
-        p, d = o.proposal, o.due
-        if o.status == "failed":
-            p = None
-        held = self.conn.execute(
+    def _write(self, outcomes: list[Outcome], refs: dict[int, object], stamp: int) -> list[int]:
+        """Write runs (the caller's transaction), each only if this worker's claim still holds it: the runs'
+        final state, actions and gate verdicts in one statement each for the batch, then each order. Returns the
+        runs another worker holds now (nothing of them written)."""
+        holding = dict(self.conn.execute(
+            f"SELECT run_id, attempts FROM decision_runs WHERE run_id IN ({','.join('?' * len(outcomes))}) AND "
+            "status = 'running' AND worker = ?", [*(o.run_id for o in outcomes), self.worker]).fetchall())
+        mine = [o for o in outcomes if holding.get(o.run_id) == o.attempt]
+        lost = [o.run_id for o in outcomes if holding.get(o.run_id) != o.attempt]
+        for run_id in lost:
+            log.warning("decision run %s was taken over by another worker: not recorded by %s", run_id, self.worker)
+        finished, actions, verdicts = [], [], []
+        for o in mine:
+            p, ref = (None if o.status == "failed" else o.proposal), refs.get(o.run_id)
+            finished.append((o.status, stamp, p.reply_status if p else None, o.error or (p.error if p else None),
+                             ref.key if ref else None, ref.sha256 if ref else None, p.latency_ms if p else None,
+                             p.tokens_in if p else None, p.tokens_out if p else None, o.run_id))
+            if p and p.action:
+                a = p.action
+                actions.append((o.run_id, a.action, a.size_usd, a.size_fraction, a.leverage, a.order_type,
+                                a.limit_price, a.take_profit, a.stop_loss, a.confidence, a.reason[:200]))
+            if o.gates and o.status != "failed":
+                verdicts += [(o.run_id, gate, int(passed), detail) for gate, passed, detail in o.gates.verdicts]
+        self.conn.executemany(
             "UPDATE decision_runs SET status = ?, finished_ms = ?, reply_status = ?, error = ?, payload_key = ?, "
-            "payload_sha256 = ?, latency_ms = ?, tokens_in = ?, tokens_out = ? WHERE run_id = ? AND status = 'running' "
-            "AND worker = ? AND attempts = ?",
-            (o.status, stamp, p.reply_status if p else None, o.error or (p.error if p else None),
-             ref.key if ref else None, ref.sha256 if ref else None, p.latency_ms if p else None,
-             p.tokens_in if p else None, p.tokens_out if p else None, o.run_id, self.worker, o.attempt)).rowcount
-        if not held:
-            log.warning("decision run %s was taken over by another worker: not recorded by %s", o.run_id, self.worker)
-            return False
-        if o.status == "failed":
-            return True
+            "payload_sha256 = ?, latency_ms = ?, tokens_in = ?, tokens_out = ? WHERE run_id = ?", finished)
+        self.conn.executemany("INSERT OR REPLACE INTO decision_actions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                              actions)
+        self.conn.executemany("INSERT OR REPLACE INTO decision_gates VALUES (?, ?, ?, ?)", verdicts)
+        for o in mine:
+            if o.status != "failed":
+                self._write_order(o, stamp)
+        return lost
+
+    def _write_order(self, o: Outcome, stamp: int) -> None:
+        """A decided run's account (opened on its first decision), and its order, fill and events if it traded."""
+        p, d = o.proposal, o.due
         _, blocks = self._plans(d.clone_id, d.version)
         starting = next(b.account_size_usd for b in blocks.values() if isinstance(b, TradingCloneBlock))
         account_id = self.broker.account(d.clone_id, self.context, d.tick_ms, dec(starting))
-        if p and p.action:
-            a = p.action
-            self.conn.execute(
-                "INSERT OR REPLACE INTO decision_actions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (o.run_id, a.action, a.size_usd, a.size_fraction, a.leverage, a.order_type, a.limit_price,
-                 a.take_profit, a.stop_loss, a.confidence, a.reason[:200]))
-        if o.gates:
-            self.conn.executemany("INSERT OR REPLACE INTO decision_gates VALUES (?, ?, ?, ?)",
-                                  [(o.run_id, gate, int(passed), detail) for gate, passed, detail in o.gates.verdicts])
         if o.status == "ordered":
             self._clone_reads.pop(d.clone_id, None)  # its account, positions and recent orders change
             order = o.gates.order
@@ -559,7 +571,6 @@ class DecisionRuntime:
         elif o.status == "rejected" and p and p.action and p.action.trades:
             lifecycle.reject_run(self.conn, o.run_id, "; ".join(f"{g}: {why}" for g, ok, why in o.gates.verdicts
                                                                 if not ok), stamp)
-        return True
 
     # -- a pass -----------------------------------------------------------------------------------------------
     def run(self, due: list[Due], on_batch: Callable[[list[Outcome]], None] | None = None) -> TickReport:

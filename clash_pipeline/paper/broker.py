@@ -47,13 +47,18 @@ class Broker:
                  drawdown_stop_pct: Decimal = DRAWDOWN_STOP_PCT) -> None:
         self.conn, self.config, self.drawdown_stop_pct = conn, config, drawdown_stop_pct
         self._leverage: dict[str, int] = {}
+        self._accounts: dict[tuple[int, str], int] = {}  # accounts seen committed (never those opened just now)
+        self._prices: tuple[int, dict[str, Decimal | None]] = (0, {})  # the last prices of one time, by coin
 
     # -- accounts ---------------------------------------------------------------------------------------------
     def account(self, clone_id: int, context: str, ts_ms: int, starting_usd: Decimal = DEFAULT_EQUITY_USD) -> int:
         """The account of a clone in a run context, opened with its deposit on first use (caller's transaction)."""
+        if (clone_id, context) in self._accounts:
+            return self._accounts[clone_id, context]
         row = self.conn.execute("SELECT account_id FROM paper_accounts WHERE clone_id = ? AND context_label = ?",
                                 (clone_id, context)).fetchone()
-        if row:
+        if row:  # remembered only once read back: an account opened in a transaction that rolls back is not
+            self._accounts[clone_id, context] = row[0]
             return row[0]
         amount = to_micro(starting_usd)
         account_id = self.conn.execute(
@@ -137,12 +142,22 @@ class Broker:
                 results.append(self._mark_one(account_id, as_of_ms))
         return results
 
+    def last_price(self, coin: str, as_of: int) -> Decimal | None:
+        """The last price known at `as_of`, read once per coin for the latest time asked (a mark of many accounts
+        reads each coin once)."""
+        at, prices = self._prices
+        if at != as_of:
+            self._prices = at, prices = as_of, {}
+        if coin not in prices:
+            prices[coin] = last_price(self.conn, coin, as_of)
+        return prices[coin]
+
     def _mark_one(self, account_id: int, as_of: int) -> MarkResult:
         funding = self._accrue_funding(account_id, as_of)
         self._resting_orders(account_id, as_of)
         closed = []
         positions = self.positions(account_id)
-        marks = {coin: last_price(self.conn, coin, as_of) for coin in positions}
+        marks = {coin: self.last_price(coin, as_of) for coin in positions}
         for coin, position in positions.items():
             mark = marks[coin]
             if mark is None:
@@ -152,11 +167,13 @@ class Broker:
                 closed.append(self._close(account_id, position, "stop_loss", as_of))
             elif position.take_profit and (mark >= position.take_profit if long else mark <= position.take_profit):
                 closed.append(self._close(account_id, position, "take_profit", as_of))
-        equity, margin, unrealized, exposure, maintenance = self._valuation(account_id, as_of, marks)
+        if closed:
+            positions = self.positions(account_id)
+        equity, margin, unrealized, exposure, maintenance = self._valuation(account_id, as_of, marks, positions)
         (balance, peak, starting) = self.conn.execute(
             "SELECT balance_micro, peak_equity_micro, starting_micro FROM paper_accounts WHERE account_id = ?",
             (account_id,)).fetchone()
-        if self.positions(account_id) and equity <= maintenance:
+        if positions and equity <= maintenance:
             closed += [self._close(account_id, p, "liquidation", as_of) for p in self.positions(account_id).values()]
             self._stop(account_id, f"liquidated: equity {equity:.2f} <= maintenance {maintenance:.2f}")
         peak_usd = max(from_micro(peak), equity)
@@ -179,15 +196,16 @@ class Broker:
              float(exposure)))
         return MarkResult(account_id, equity, drawdown, closed, funding)
 
-    def _valuation(self, account_id: int, as_of: int, marks: dict[str, Decimal | None] | None = None
-                   ) -> tuple[Decimal, Decimal, Decimal, Decimal, Decimal]:
-        """(equity, margin, unrealized, exposure, maintenance margin) at the last prices (`marks` if known)."""
+    def _valuation(self, account_id: int, as_of: int, marks: dict[str, Decimal | None] | None = None,
+                   positions: dict[str, Position] | None = None) -> tuple[Decimal, Decimal, Decimal, Decimal, Decimal]:
+        """(equity, margin, unrealized, exposure, maintenance margin) at the last prices (`marks` if known) of
+        the account's positions (`positions` if just read)."""
         balance = from_micro(self.conn.execute("SELECT balance_micro FROM paper_accounts WHERE account_id = ?",
                                                (account_id,)).fetchone()[0])
         margin = unrealized = exposure = maintenance = Decimal(0)
-        for coin, position in self.positions(account_id).items():
+        for coin, position in (self.positions(account_id) if positions is None else positions).items():
             known = (marks or {}).get(coin)
-            mark = known if known is not None else last_price(self.conn, coin, as_of) or position.entry
+            mark = known if known is not None else self.last_price(coin, as_of) or position.entry
             margin += position.margin()
             unrealized += position.unrealized(mark)
             exposure += position.notional(mark)
@@ -230,6 +248,8 @@ class Broker:
         (funded_to,) = self.conn.execute("SELECT funded_to_ms FROM paper_accounts WHERE account_id = ?",
                                          (account_id,)).fetchone()
         last_hour = as_of - as_of % HOUR_MS
+        if last_hour <= funded_to:
+            return 0  # no funding hour since the last accrual
         events = 0
         positions = self.positions(account_id)
         for coin, position in positions.items():

@@ -11,17 +11,19 @@ import json
 import sqlite3
 
 from clash_pipeline.strategy.plan import AssetPlan, empty_channels
+from clash_pipeline.strategy.reads import SqlReader
 
 CHANNEL_BUDGET_BYTES = 8_000
 
 
 def build_packet(conn: sqlite3.Connection, plan: AssetPlan, as_of_ms: int,
-                 budget_bytes: int = CHANNEL_BUDGET_BYTES) -> dict:
+                 budget_bytes: int = CHANNEL_BUDGET_BYTES, reader: SqlReader | None = None) -> dict:
+    """The packet of `plan` as of `as_of_ms`, its reads through `reader` (each read's own query by default)."""
+    reader = reader or SqlReader(conn)
     channels: dict[str, dict] = {}
     counts = []
     for read in plan.reads:
-        sql, params = read.sql(as_of_ms)
-        rows = [list(row) for row in reversed(conn.execute(sql, params).fetchall())]
+        rows = [list(row) for row in reader.rows(read, as_of_ms)]
         channel = channels.setdefault(read.channel, {"reads": {}, "truncated_rows": 0})
         channel["reads"][read.name] = {"columns": list(read.columns), "rows": rows}
         counts.append((read, len(rows)))
@@ -29,7 +31,7 @@ def build_packet(conn: sqlite3.Connection, plan: AssetPlan, as_of_ms: int,
         channel["truncated_rows"] = _fit(channel, budget_bytes)
     return {"asset": plan.coin, "name": plan.name or plan.coin, "symbol": plan.symbol, "prompt_id": plan.prompt_id,
             "as_of_ms": as_of_ms,
-            "channels": channels, "empty": empty_channels(conn, plan, counts, as_of_ms)}
+            "channels": channels, "empty": empty_channels(conn, plan, counts, as_of_ms, reader.newest)}
 
 
 def _fit(channel: dict, budget_bytes: int) -> int:

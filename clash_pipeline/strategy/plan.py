@@ -8,6 +8,7 @@ closes, a daily DefiLlama row when its day ends), and only rows known at the pac
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 from clash_pipeline.strategy.catalog import CHANNELS
@@ -45,8 +46,9 @@ class Read:
     latest_only: bool = False  # only rows at the newest stamp known at as_of (a snapshot)
     tiebreak: tuple[str, ...] = ()
 
-    def sql(self, as_of_ms: int) -> tuple[str, list]:
-        """The query and its parameters; rows come newest first (packets reverse them)."""
+    def sql(self, as_of_ms: int, stamped: bool = False) -> tuple[str, list]:
+        """The query and its parameters; rows come newest first (packets reverse them); `stamped`: each row
+        led by its stamp (the time column)."""
         where = [fragment for fragment, _ in self.filters]
         params: list = [p for _, ps in self.filters for p in ps]
         known = f"{self.time_column} <= ?"  # known at as_of: stamped at least known_after_ms before it
@@ -60,8 +62,19 @@ class Read:
             clauses.append(f"{self.time_column} = (SELECT MAX({self.time_column}) FROM {self.table} WHERE {inner})")
             args += [*params, known_by]
         order = ", ".join(f"{c} DESC" for c in (self.time_column, *self.tiebreak))
-        return (f"SELECT {', '.join(self.columns)} FROM {self.table} WHERE {' AND '.join(clauses)} "
+        columns = (self.time_column, *self.columns) if stamped else self.columns
+        return (f"SELECT {', '.join(columns)} FROM {self.table} WHERE {' AND '.join(clauses)} "
                 f"ORDER BY {order} LIMIT {self.limit}", args)
+
+    def ahead_sql(self, start_ms: int, end_ms: int) -> tuple[str, list]:
+        """Every row that becomes known after `start_ms` and by `end_ms`, led by its stamp, oldest first (the
+        reverse of `sql`'s order): what a read-ahead window serves its later packets from."""
+        where = [fragment for fragment, _ in self.filters]
+        params: list = [p for _, ps in self.filters for p in ps]
+        order = ", ".join(f"{c} ASC" for c in (self.time_column, *self.tiebreak))
+        return (f"SELECT {', '.join((self.time_column, *self.columns))} FROM {self.table} WHERE "
+                f"{' AND '.join([*where, f'{self.time_column} > ?', f'{self.time_column} <= ?'])} ORDER BY {order}",
+                [*params, start_ms - self.known_after_ms, end_ms - self.known_after_ms])
 
     @property
     def label(self) -> str:
@@ -255,15 +268,14 @@ def compile_graph(graph: StrategyGraph, universe: Universe) -> CompiledGraph:
 
 
 def empty_channels(conn: sqlite3.Connection, plan: AssetPlan, reads_rows: list[tuple[Read, int]],
-                   as_of_ms: int) -> list[dict]:
+                   as_of_ms: int, newest_of: Callable[[Read, int], int | None]) -> list[dict]:
     """Which channels of a packet are empty, and why: the asset cannot have them (spot has no funding), or no row
     is known in the read's window (`candles 15m: no rows for xyz:TSLA since 2026-11-30 08:00:00`)."""
     empty = [{"channel": channel, "why": f"{channel.split('.', 1)[-1]}: {why}"} for channel, why in plan.skipped]
     for read, rows in reads_rows:
         if rows:
             continue
-        sql, params = read.newest_sql(as_of_ms)
-        (newest,) = conn.execute(sql, params).fetchone()
+        newest = newest_of(read, as_of_ms)
         subject = plan.symbol if "symbol = ?" in dict(read.filters) else plan.coin
         if newest is None and read.table == "pm_symbol_markets" and not conn.execute(
                 "SELECT 1 FROM pm_asset_links WHERE symbol = ? LIMIT 1", (plan.symbol,)).fetchone():

@@ -1,0 +1,98 @@
+"""How a packet's reads reach market memory: one query per read (live), or a read-ahead window (a backtest).
+
+`SqlReader` runs each read's own query as of the packet's time. `ReadAhead` serves history that does not move
+under the reader (a backtest over stored data): the first packet of a window reads the read's rows as of its
+time, plus every row that becomes known over the next `span_ms`, once; each later packet in the window is a
+slice of them. The rows are the same rows, in the same order, as the read's own query would give (a test
+compares them tick by tick); a packet asked before its read's window (time going back) is read directly.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass
+
+from clash_pipeline.strategy.plan import Read
+
+
+class SqlReader:
+    """Each read's own query, as of each packet's time."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def rows(self, read: Read, as_of_ms: int) -> list[tuple]:
+        """The read's rows known at `as_of_ms`, oldest first."""
+        sql, params = read.sql(as_of_ms)
+        return self.conn.execute(sql, params).fetchall()[::-1]
+
+    def newest(self, read: Read, as_of_ms: int) -> int | None:
+        """The stamp of the newest row the read could see at `as_of_ms`, whatever its window."""
+        sql, params = read.newest_sql(as_of_ms)
+        return self.conn.execute(sql, params).fetchone()[0]
+
+
+@dataclass
+class _Window:
+    start_ms: int           # the packet time the window was opened at
+    end_ms: int             # the last packet time it serves
+    base: list[tuple]       # (stamp, row) the read gives at start_ms, newest first
+    stamps: list[int]       # stamps of the rows known after start_ms and by end_ms, oldest first
+    rows: list[tuple]       # those rows
+    base_newest: int | None = None
+    base_newest_read: bool = False
+
+
+class ReadAhead(SqlReader):
+    """Reads served from windows of `span_ms` of history, read once per window and read (a backtest's days)."""
+
+    def __init__(self, conn: sqlite3.Connection, span_ms: int) -> None:
+        super().__init__(conn)
+        self.span_ms = span_ms
+        self._windows: dict[Read, _Window] = {}
+
+    def _window(self, read: Read, as_of_ms: int) -> _Window | None:
+        window = self._windows.get(read)
+        if window is not None and window.start_ms <= as_of_ms <= window.end_ms:
+            return window
+        if window is not None and as_of_ms < window.start_ms:
+            return None  # going back in time: read directly
+        sql, params = read.sql(as_of_ms, stamped=True)
+        base = [(row[0], row[1:]) for row in self.conn.execute(sql, params)]
+        sql, params = read.ahead_sql(as_of_ms, as_of_ms + self.span_ms)
+        ahead = self.conn.execute(sql, params).fetchall()
+        window = _Window(as_of_ms, as_of_ms + self.span_ms, base, [r[0] for r in ahead], [r[1:] for r in ahead])
+        self._windows[read] = window
+        return window
+
+    def rows(self, read: Read, as_of_ms: int) -> list[tuple]:
+        window = self._window(read, as_of_ms)
+        if window is None:
+            return super().rows(read, as_of_ms)
+        known = bisect_right(window.stamps, as_of_ms - read.known_after_ms)
+        after = -1 if read.window_ms is None else as_of_ms - read.window_ms  # stamps must be > after
+        if read.latest_only:
+            if known:  # the newest stamp known now is one of the window's
+                newest = window.stamps[known - 1]
+                if read.window_ms is not None and newest <= after:
+                    return []
+                return window.rows[bisect_left(window.stamps, newest, 0, known):known][::-1][: read.limit][::-1]
+            return [row for stamp, row in window.base if read.window_ms is None or stamp > after][::-1]
+        first = 0 if read.window_ms is None else bisect_right(window.stamps, after, 0, known)
+        found = window.rows[max(first, known - read.limit):known]
+        if len(found) < read.limit:  # the rest from what the read gave when the window opened
+            older = [row for stamp, row in window.base if read.window_ms is None or stamp > after]
+            found = older[: read.limit - len(found)][::-1] + found
+        return found
+
+    def newest(self, read: Read, as_of_ms: int) -> int | None:
+        window = self._window(read, as_of_ms)
+        if window is None:
+            return super().newest(read, as_of_ms)
+        known = bisect_right(window.stamps, as_of_ms - read.known_after_ms)
+        if known:
+            return window.stamps[known - 1]
+        if not window.base_newest_read:
+            window.base_newest, window.base_newest_read = super().newest(read, window.start_ms), True
+        return window.base_newest

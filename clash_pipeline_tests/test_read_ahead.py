@@ -1,0 +1,61 @@
+"""A backtest's read-ahead windows give every read the rows, order and newest stamp its own query gives."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from clash_pipeline.memory.db import open_memory
+from clash_pipeline.strategy.plan import channel_reads
+from clash_pipeline.strategy.reads import ReadAhead, SqlReader
+from clash_pipeline.timeutil import DAY_MS, HOUR_MS
+
+STEP = 15 * 60_000
+T0 = 1_790_000_000_000 - 1_790_000_000_000 % DAY_MS
+READS = [
+    *channel_reads("hyperliquid", "candles", {"interval": "15m", "lookback": 8}, "BTC", "BTC"),
+    *channel_reads("hyperliquid", "mids", {"lookback": 5}, "BTC", "BTC"),
+    *channel_reads("hyperliquid", "book", {"levels": 2}, "BTC", "BTC"),
+    *channel_reads("hyperliquid", "funding", {"window_hours": 3}, "BTC", "BTC"),
+    *channel_reads("hyperliquid", "volatility", {"interval": "1h", "windows": [14, 90]}, "BTC", "BTC"),
+    *channel_reads("defillama", "capital_base", {"days": 2}, "BTC", "BTC"),
+]
+READS.append(dataclasses.replace(READS[2], name="book, cut", limit=3))  # a limit that cuts a snapshot
+stamps = st.builds(  # a grid of some spacing, thinned: sparse to dense
+    lambda every, offset, keep: [T0 + m * 60_000 for m in range(offset, 2 * DAY_MS // 60_000, every)
+                                 if m * 2_654_435_761 % 1000 < keep],
+    st.sampled_from([3, 7, 15, 61, 240]), st.integers(0, 59), st.integers(0, 1000))
+
+
+def _fill(conn, candles, mids, books, funding, vols, days) -> None:
+    conn.executemany("INSERT INTO hl_candles VALUES ('BTC', '15m', ?, ?, 1, 2, 0.5, 1.5, 10, 3)",
+                     [(t - t % STEP, t - t % STEP + STEP - 1) for t in dict.fromkeys(t - t % STEP for t in candles)])
+    conn.executemany("INSERT INTO hl_mids VALUES ('BTC', ?, ?)", [(t, t % 97) for t in mids])
+    conn.executemany("INSERT INTO hl_book_levels VALUES ('BTC', ?, ?, ?, 1, 1, 1)",
+                     [(t, side, level) for t in books for side in ("bid", "ask") for level in range(3)])
+    hours = dict.fromkeys(t - t % HOUR_MS for t in funding)
+    conn.executemany("INSERT INTO hl_funding_history VALUES ('BTC', ?, ?, 0.0001, 0)", [(h, h + 7) for h in hours])
+    conn.executemany("INSERT INTO hl_volatility VALUES ('BTC', '1h', ?, ?, 0.5, 1, 1)",
+                     [(t, w) for i, t in enumerate(vols) for w in ((14, 30, 90) if i % 2 else (90,))])
+    conn.executemany("INSERT INTO dl_tvl VALUES (?, ?, ?)",
+                     [(s, d, 5) for d in dict.fromkeys(t - t % DAY_MS for t in days) for s in ("", "Bitcoin")])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(candles=stamps, mids=stamps, books=stamps, funding=stamps, vols=stamps, days=stamps,
+       steps=st.lists(st.sampled_from([0, STEP, STEP, 4 * STEP, HOUR_MS + 1, -STEP]), min_size=1, max_size=60),
+       span=st.sampled_from([STEP, HOUR_MS, DAY_MS]))
+def test_read_ahead_serves_what_each_read_reads(tmp_path_factory, candles, mids, books, funding, vols, days, steps,
+                                                span):
+    conn = open_memory(tmp_path_factory.mktemp("ahead") / "m.sqlite")
+    _fill(conn, candles, mids, books, funding, vols, days)
+    direct, ahead = SqlReader(conn), ReadAhead(conn, span)
+    tick = T0 + DAY_MS // 2
+    for step in steps:
+        tick += step
+        for read in READS:
+            assert ahead.rows(read, tick) == direct.rows(read, tick), (read.label, tick - T0)
+            assert ahead.newest(read, tick) == direct.newest(read, tick), (read.label, tick - T0)
+    conn.close()
