@@ -59,3 +59,30 @@ def test_upsert_is_idempotent_and_updates_in_place(memory):
     assert memory.execute("SELECT close FROM hl_candles WHERE open_ms = 0").fetchone() == (1.9,)
     status = {s.table: s for s in memory_status(memory)}
     assert (status["hl_candles"].rows, status["hl_candles"].first_ms, status["hl_candles"].last_ms) == (10, 0, 540_000)
+
+
+def test_a_transaction_inside_another_is_a_savepoint(memory):
+    """The inner one rolls back on its own; the outer one commits or discards both."""
+    def count() -> int:
+        return memory.execute("SELECT COUNT(*) FROM kill_switches").fetchone()[0]
+
+    with transaction(memory):
+        memory.execute("INSERT INTO kill_switches (scope, engaged, reason, updated_ms) VALUES ('global', 1, 'a', 1)")
+        try:
+            with transaction(memory):
+                memory.execute("INSERT INTO kill_switches (scope, engaged, reason, updated_ms) "
+                               "VALUES ('clone:1', 1, 'b', 1)")
+                raise RuntimeError("inner fails")
+        except RuntimeError:
+            pass
+        assert count() == 1 and memory.in_transaction
+    assert count() == 1 and not memory.in_transaction
+    try:
+        with transaction(memory):
+            with transaction(memory):
+                memory.execute("INSERT INTO kill_switches (scope, engaged, reason, updated_ms) "
+                               "VALUES ('clone:2', 1, 'c', 1)")
+            raise RuntimeError("outer fails")
+    except RuntimeError:
+        pass
+    assert count() == 1

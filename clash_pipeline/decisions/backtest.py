@@ -13,12 +13,14 @@ from collections.abc import Callable
 
 from clash_pipeline.archive.outbox import Outbox
 from clash_pipeline.decisions.runtime import DecisionRuntime
+from clash_pipeline.memory.db import transaction
 from clash_pipeline.paper.fills import FillConfig
 from clash_pipeline.paper.metrics import account_metrics
 from clash_pipeline.strategy.catalog import CADENCES
 from clash_pipeline.timeutil import interval_ms, now_ms
 
 ARCHIVE_EVERY_TICKS = 96  # payloads go to the archive as one object per 96 ticks (a day at 15m), not per tick
+COMMIT_EVERY = 1_000  # decisions a commit holds at most: other writers never wait long for a simulation
 
 
 def run_backtest(conn: sqlite3.Connection, outbox: Outbox, clone_id: int, start_ms: int, end_ms: int,
@@ -56,19 +58,20 @@ def simulate(conn: sqlite3.Connection, outbox: Outbox, clone_ids: list[int], lab
                               heartbeat=False,  # its context is its own: no other worker takes its runs over
                               read_ahead_ms=ARCHIVE_EVERY_TICKS * step if stored_history else None)
     ticks = range(start_ms - start_ms % step + (step if start_ms % step else 0), end_ms + 1, step)
-    decisions = 0
-    for i, tick in enumerate(ticks):
-        clock[0] = tick
-        outcomes = runtime.tick(clone_ids).outcomes
-        decisions += len(outcomes)
-        if on_tick:
-            on_tick(tick, outcomes)
-        runtime.broker.mark(tick, [a for c in clone_ids for a in _accounts(conn, c, label)])
-        if (i + 1) % ARCHIVE_EVERY_TICKS == 0:
+    decisions, i = 0, 0
+    while i < len(ticks):
+        with transaction(conn):  # a day of ticks (or COMMIT_EVERY decisions) commits at once, its payloads too
+            first, batch = i, 0
+            while i < len(ticks) and i - first < ARCHIVE_EVERY_TICKS and batch < COMMIT_EVERY:
+                clock[0] = ticks[i]
+                outcomes = runtime.tick(clone_ids).outcomes
+                decisions, batch = decisions + len(outcomes), batch + len(outcomes)
+                if on_tick:
+                    on_tick(ticks[i], outcomes)
+                runtime.broker.mark(ticks[i], [a for c in clone_ids for a in _accounts(conn, c, label)])
+                i += 1
             runtime.flush_payloads()
-        if i % 96 == 0:
-            progress(f"{label}: tick {i + 1}/{len(ticks)}, {decisions} decisions")
-    runtime.flush_payloads()
+        progress(f"{label}: tick {i}/{len(ticks)}, {decisions} decisions")
     return decisions, len(ticks)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,9 +32,24 @@ def connect(path: Path | str) -> sqlite3.Connection:
     return conn
 
 
+_SAVEPOINTS = itertools.count()
+
+
 @contextmanager
 def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """One write transaction: all of it commits, or none of it."""
+    """One write transaction: all of it commits, or none of it. Inside another one, a savepoint: it rolls back
+    on its own, and commits with the outer transaction."""
+    if conn.in_transaction:
+        name = f"nested_{next(_SAVEPOINTS)}"
+        conn.execute(f"SAVEPOINT {name}")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute(f"ROLLBACK TO {name}")
+            conn.execute(f"RELEASE {name}")
+            raise
+        conn.execute(f"RELEASE {name}")
+        return
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield conn
