@@ -3,8 +3,11 @@ clones that read the same, and a recorded tick keeps no payload in memory."""
 
 from __future__ import annotations
 
-from clash_pipeline.decisions import backtest
+import orjson
+
+from clash_pipeline.decisions import backtest, payloads
 from clash_pipeline.decisions.replay import replay_run
+from clash_pipeline.decisions.service import run_story
 from clash_pipeline.strategy import modes, store
 from clash_pipeline.timeutil import HOUR_MS
 from clash_pipeline_tests.conftest import NOW_MS, TRADING_COINS as COINS
@@ -36,6 +39,28 @@ def test_clones_of_one_preset_share_compiled_plans_and_packets(trading_home):
     assert report.claimed == 16 and report.counts()["failed"] == 0
     assert all(o.payload == {} and o.snapshot is None for o in report.outcomes)  # recorded, then let go
     assert len(runtime._packets) == len(COINS)  # four clones, one read per asset
+    (key,) = {k for (k,) in runtime.conn.execute("SELECT payload_key FROM decision_runs")}
+    stored = orjson.loads(runtime.outbox.read(key))
+    assert len(stored["packets"]) == len(COINS) and len(stored["runs"]) == 16  # each packet archived once
+    for run_id in (r.run_id for r in report.outcomes):  # each run's context reads back as it was built
+        run = run_story(runtime.conn, runtime.outbox, run_id)
+        assert run["packet"]["prompt_id"] == "strategy" and run["packet"]["asset"] == run["run"]["coin"]
+        assert list(run["packet"]) == ["asset", "name", "symbol", "prompt_id", "as_of_ms", "channels", "empty"]
+
+
+def test_a_payload_object_shares_packets_and_reads_back_each_run_exactly():
+    packet = {"asset": "BTC", "name": "BTC", "symbol": "BTC", "prompt_id": "a", "as_of_ms": 1,
+              "channels": {"hyperliquid.candles": {"reads": {"candles": {"columns": ["t"], "rows": [[1]]}}}},
+              "empty": []}
+    other = {**packet, "prompt_id": "b"}  # the same read, another prompt block
+    alone = {**packet, "channels": {}}
+    body = payloads.pack({7: {"context": packet, "reason": "x"}, 8: {"context": other}, 9: {"context": alone}})
+    assert len(orjson.loads(body)["packets"]) == 2
+    for run_id, context in ((7, packet), (8, other), (9, alone)):
+        assert orjson.dumps(payloads.run_payload(body, run_id)["context"]) == orjson.dumps(context)
+    assert payloads.run_payload(body, 10) is None
+    assert payloads.run_payload(orjson.dumps({"7": {"reason": "older object"}}), 7) == {"reason": "older object"}
+    assert payloads.run_payload(payloads.join({3: orjson.dumps({"reason": "r"})}), 3) == {"reason": "r"}
 
 
 def test_a_second_runtime_of_the_process_reuses_compiled_plans(trading_home, monkeypatch):

@@ -37,7 +37,10 @@ class Outbox:
     def enqueue(self, kind: str, parts: list[str], payload: bytes, content_type: str = "application/json",
                 at_ms: int | None = None) -> ArchiveRef:
         """Keep the payload durably on local disk and record it pending; return its (future) archive ref."""
-        ref, stored = Archive.prepare(kind, parts, payload, content_type, at_ms)
+        return self.keep(*Archive.prepare(kind, parts, payload, content_type, at_ms))
+
+    def keep(self, ref: ArchiveRef, stored: bytes) -> ArchiveRef:
+        """`enqueue` for an object prepared already (`Archive.prepare`, which any thread may run)."""
         path = self._path(ref.key)
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)

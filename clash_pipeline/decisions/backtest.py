@@ -72,6 +72,7 @@ def simulate(conn: sqlite3.Connection, outbox: Outbox, clone_ids: list[int], lab
                 i += 1
             runtime.flush_payloads()
         progress(f"{label}: tick {i}/{len(ticks)}, {decisions} decisions")
+    runtime.flush_payloads(wait=True)
     return decisions, len(ticks)
 
 

@@ -211,9 +211,12 @@ def _bracket(value: float | None, rules: AssetRules, up: bool) -> Decimal | None
     return None if value is None else round_price(dec(value), rules.kind, rules.sz_decimals, up=up)
 
 
+_GATE_INPUT_FIELDS = tuple(f.name for f in dataclasses.fields(GateInput))
+
+
 def gate_input_to_dict(gi: GateInput) -> dict:
     """A gate input as JSON-able data (archived with each run, so `clash replay` can re-derive the verdict)."""
-    data = {f.name: getattr(gi, f.name) for f in dataclasses.fields(gi)}
+    data = {name: getattr(gi, name) for name in _GATE_INPUT_FIELDS}
     data["action"] = gi.action.model_dump(mode="json") if gi.action else None
     data["controls"] = gi.controls.model_dump(mode="json")
     data["rules"] = {**vars(gi.rules), "margin_tiers": [list(t) for t in gi.rules.margin_tiers]} if gi.rules else None

@@ -5,11 +5,11 @@ calling any model, and say whether they match what was recorded."""
 from __future__ import annotations
 
 import dataclasses
-import json
 import sqlite3
 from decimal import Decimal
 
 from clash_pipeline.archive.outbox import Outbox
+from clash_pipeline.decisions import payloads
 from clash_pipeline.decisions.engines import proposal_from_reply
 from clash_pipeline.decisions.derive import derive
 from clash_pipeline.decisions.gates import GlobalBounds, gate_input_from_dict
@@ -24,7 +24,9 @@ def replay_run(conn: sqlite3.Connection, outbox: Outbox, run_id: int) -> dict:
     status, key = run
     if key is None:
         raise KeyError(f"run {run_id} has no archived payload ({status})")
-    payload = json.loads(outbox.read(key))[str(run_id)]
+    payload = payloads.run_payload(outbox.read(key), run_id)
+    if payload is None:
+        raise KeyError(f"run {run_id} is not in its archived object {key}")
     proposal = proposal_from_reply(payload["response"])
     gate_input = gate_input_from_dict(payload["gate_input"])
     # The action comes from the archived reply; a reply that did not parse keeps its recorded status (a refusal,

@@ -36,7 +36,9 @@ from decimal import Decimal
 
 import orjson
 
+from clash_pipeline.archive.archive import Archive
 from clash_pipeline.archive.outbox import Outbox
+from clash_pipeline.decisions import payloads
 from clash_pipeline.decisions.action import Action
 from clash_pipeline.decisions.costs import PriceTable, spent_micro
 from clash_pipeline.decisions.derive import derive
@@ -55,7 +57,7 @@ from clash_pipeline.orders.enums import FillStatus, OrderType, Side
 from clash_pipeline.orders.lifecycle import NewOrder
 from clash_pipeline.paper.broker import Broker
 from clash_pipeline.paper.fills import Fill, FillConfig, Snapshot
-from clash_pipeline.paper.market import LAST_PRICE, last_price_params, snapshot
+from clash_pipeline.paper.market import snapshot
 from clash_pipeline.paper.positions import shown_price
 from clash_pipeline.strategy.graph import TradingCloneBlock, TradingPromptBlock
 from clash_pipeline.strategy.packet import build_packet
@@ -121,6 +123,7 @@ class Prepared:
     account: dict
     reads: tuple
     budget: tuple[float, float] | None = None  # (spent today, budget) in USD for engines that call a model
+    newest_ms: int | None = None  # the packet's newest market data (what freshness is about)
 
 
 @dataclass
@@ -165,9 +168,11 @@ class DecisionRuntime:
         self.max_workers = max_workers  # threads for concurrent engines; each engine bounds its models itself
         self.defer_payloads = defer_payloads  # backtests: archive payloads every N ticks (flush_payloads)
         self._deferred: dict[int, bytes] = {}
+        self._compressing: tuple[list[int], Future] | None = None  # the last flush's object, being compressed
         self.heartbeat = heartbeat  # off only where no other worker can hold this context's runs (a backtest)
         self._packets: OrderedDict[tuple, dict] = OrderedDict()
         # backtests: history does not move under them, so packets are read ahead in windows of `read_ahead_ms`
+        self.stored_history = read_ahead_ms is not None
         self.reader = ReadAhead(conn, read_ahead_ms) if read_ahead_ms else SqlReader(conn)
         self.prices = prices or PriceTable()  # token usage to USD, per model
         self._spent: dict[tuple[int, int], int] = {}  # (clone, UTC day) -> model spend in micro-USD
@@ -296,7 +301,7 @@ class DecisionRuntime:
             prompt: TradingPromptBlock = blocks[d.prompt_id]
             clone_block = next(b for b in blocks.values() if isinstance(b, TradingCloneBlock))
             plan = _asset_plan(compiled, d)
-            packet = self._packet(plan, d.tick_ms) if plan else {"channels": {}}
+            packet, newest = self._packet(plan, d.tick_ms) if plan else ({"channels": {}}, None)
             account = self._account_state(d, clone_block.account_size_usd)
             request = EngineRequest(d.clone_id, d.prompt_id, d.coin, prompt.model, prompt.prompt, packet,
                                     account["equity"], prompt.controls)
@@ -305,7 +310,7 @@ class DecisionRuntime:
             budget = (self._spent_usd(d), self.bounds.model_budget_usd_per_day) \
                 if getattr(engine, "needs_model", False) else None
             return Prepared(run_id, d, attempt, started, prompt, engine, plan is not None, request, account, reads,
-                            budget)
+                            budget, newest)
         except Exception as error:  # a run always ends in a clear state
             log.exception("decision run %s failed", run_id)
             return Outcome(run_id, d, "failed", error=_one_line(error),
@@ -348,7 +353,8 @@ class DecisionRuntime:
                 raise proposal
             self._price(prepared, proposal)
             prompt, packet, account = prepared.prompt, prepared.request.packet, prepared.account
-            gate_input = self._gate_input(d, prompt, prepared.enabled, proposal, packet, account, prepared.reads)
+            gate_input = self._gate_input(d, prompt, prepared.enabled, proposal, prepared.newest_ms, account,
+                                          prepared.reads)
             if prepared.budget is not None:
                 gate_input = dataclasses.replace(gate_input, model_spent_usd=prepared.budget[0],
                                                  model_budget_usd=prepared.budget[1])
@@ -370,19 +376,20 @@ class DecisionRuntime:
             return Outcome(run_id, d, "failed", error=_one_line(error),
                            elapsed_ms=(time.perf_counter() - started) * 1000, attempt=attempt)
 
-    def _packet(self, plan: AssetPlan, tick_ms: int) -> dict:
-        """The packet of a plan as of a tick; clones whose plans read the same (the same presets) share one
-        read of the market memory (an LRU of PACKET_CACHE entries: memory stays bounded)."""
+    def _packet(self, plan: AssetPlan, tick_ms: int) -> tuple[dict, int | None]:
+        """The packet of a plan as of a tick, and the stamp of its newest market data; clones whose plans read the
+        same (the same presets) share one read of the market memory (an LRU of PACKET_CACHE entries: memory
+        stays bounded)."""
         key = (plan.coin, plan.symbol, plan.reads, tick_ms)
         cached = self._packets.get(key)
         if cached is None:
-            cached = build_packet(self.conn, plan, tick_ms, reader=self.reader)
-            self._packets[key] = cached
+            packet = build_packet(self.conn, plan, tick_ms, reader=self.reader)
+            self._packets[key] = cached = packet, _newest_market_stamp(packet)
             if len(self._packets) > PACKET_CACHE:
                 self._packets.popitem(last=False)
         else:
             self._packets.move_to_end(key)
-        return {**cached, "prompt_id": plan.prompt_id}  # the channels are shared, read-only
+        return {**cached[0], "prompt_id": plan.prompt_id}, cached[1]  # the channels are shared, read-only
 
     def _account_state(self, d: Due, starting_usd: float) -> dict:
         """Equity, the position in this asset and the drawdown of the clone's account in this context."""
@@ -407,9 +414,7 @@ class DecisionRuntime:
         """What the gates read from the database besides the proposal: the mid, the clone's orders in the last
         hour (count, last), an engaged kill switch. Read once per pass (the mid per asset and tick, the orders per
         clone, the switches once): a clone's reads are read again after one of its orders is recorded."""
-        if ("mid", d.coin, d.tick_ms) not in self._pass_reads:
-            mid = self.conn.execute(LAST_PRICE, last_price_params(d.coin, d.tick_ms)).fetchone()
-            self._pass_reads["mid", d.coin, d.tick_ms] = mid[0] if mid else None
+        mid = self.broker.last_price(d.coin, d.tick_ms)  # read once per asset and time: the mark reads it too
         if "switches" not in self._pass_reads:
             self._pass_reads["switches"] = dict(self.conn.execute(
                 "SELECT scope, scope || ': ' || COALESCE(reason, '') FROM kill_switches WHERE engaged = 1"))
@@ -421,9 +426,9 @@ class DecisionRuntime:
                 (d.clone_id, self.context, d.tick_ms - HOUR_MS, d.tick_ms)).fetchone()
         orders, switches = cache["orders", d.tick_ms], self._pass_reads["switches"]
         switch = next((switches[s] for s in sorted(switches) if s in ("global", f"clone:{d.clone_id}")), None)
-        return (self._pass_reads["mid", d.coin, d.tick_ms], orders[0], orders[1], switch)
+        return (None if mid is None else float(mid), orders[0], orders[1], switch)
 
-    def _gate_input(self, d: Due, prompt: TradingPromptBlock, enabled: bool, proposal: Proposal, packet: dict,
+    def _gate_input(self, d: Due, prompt: TradingPromptBlock, enabled: bool, proposal: Proposal, newest_ms: int | None,
                     account: dict, reads: tuple) -> GateInput:
         if not self._rules:
             self._rules = load_asset_rules(self.conn)
@@ -432,7 +437,7 @@ class DecisionRuntime:
             action=proposal.action, reply_status=proposal.reply_status, reply_error=proposal.error, coin=d.coin,
             enabled=enabled, controls=prompt.controls,
             rules=self._rules.get(d.coin), mid=mid, as_of_ms=d.tick_ms,
-            newest_context_ms=_newest_market_stamp(packet), cadence_ms=interval_ms(self.cadence or prompt.cadence),
+            newest_context_ms=newest_ms, cadence_ms=interval_ms(self.cadence or prompt.cadence),
             equity_usd=account["equity"], position_size=account["position"], orders_last_hour=orders_last_hour,
             last_order_ms=last_order_ms, kill_switch=switch, drawdown_pct=account["drawdown"],
         )
@@ -484,8 +489,8 @@ class DecisionRuntime:
             return {}
         name = f"batch={outcomes[0].run_id}-{outcomes[-1].run_id}"
         try:
-            ref = self.outbox.enqueue("decision-payloads", [name], orjson.dumps(
-                {str(o.run_id): o.payload for o in with_payload}, default=str))
+            ref = self.outbox.enqueue("decision-payloads", [name], payloads.pack(
+                {o.run_id: o.payload for o in with_payload}))
             return {o.run_id: ref for o in with_payload}
         except (TypeError, ValueError, orjson.JSONEncodeError):
             log.exception("the payloads of %s do not serialize; archiving each run on its own", name)
@@ -493,22 +498,32 @@ class DecisionRuntime:
         for o in with_payload:
             try:
                 refs[o.run_id] = self.outbox.enqueue("decision-payloads", [f"batch={o.run_id}-{o.run_id}"],
-                                                     orjson.dumps({str(o.run_id): o.payload}, default=str))
+                                                     payloads.pack({o.run_id: o.payload}))
             except (TypeError, ValueError, orjson.JSONEncodeError) as error:
                 o.status, o.error, o.gates, o.fill = "failed", f"payload not archivable: {_one_line(error)}", None, None
         return refs
 
-    def flush_payloads(self) -> int:
-        """Archive the deferred payloads as one object and point their runs at it; the number archived."""
-        if not self._deferred:
+    def flush_payloads(self, wait: bool = False) -> int:
+        """Archive the deferred payloads as one object, compressed on a thread while the next ticks run: their
+        runs point at it from the next flush on (at once with `wait`). The number of runs pointed at it now."""
+        count = self._point_payloads()
+        if self._deferred:
+            ids, body = sorted(self._deferred), payloads.join(self._deferred)
+            self._deferred.clear()
+            self._compressing = ids, _COMPRESSOR.submit(Archive.prepare, "decision-payloads",
+                                                        [f"batch={ids[0]}-{ids[-1]}"], body)
+        return count + (self._point_payloads() if wait else 0)
+
+    def _point_payloads(self) -> int:
+        """Keep the last flush's compressed object in the outbox and point its runs at it."""
+        if self._compressing is None:
             return 0
-        ids = sorted(self._deferred)
-        body = b"{" + b",".join(b'"%d":%s' % (run_id, self._deferred[run_id]) for run_id in ids) + b"}"
-        ref = self.outbox.enqueue("decision-payloads", [f"batch={ids[0]}-{ids[-1]}"], body)
+        ids, future = self._compressing
+        self._compressing = None
+        ref = self.outbox.keep(*future.result())
         with transaction(self.conn):
             self.conn.executemany("UPDATE decision_runs SET payload_key = ?, payload_sha256 = ? WHERE run_id = ?",
                                   [(ref.key, ref.sha256, run_id) for run_id in ids])
-        self._deferred.clear()
         return len(ids)
 
     def _write(self, outcomes: list[Outcome], refs: dict[int, object], stamp: int) -> list[int]:
@@ -579,11 +594,12 @@ class DecisionRuntime:
         model by the engine; every BATCH outcomes are recorded in one transaction, here, and their payloads
         dropped (memory stays flat in the size of the tick)."""
         report = TickReport(due=len(due), skipped=dict(self.skipped))
-        self._rules = load_asset_rules(self.conn)  # the exchange's rules, read once per pass
+        if not (self._rules and self.stored_history):  # the exchange's rules: once per pass, or once over history
+            self._rules = load_asset_rules(self.conn)
         self._universe = None
         self._packets.clear()  # packets are shared within a pass only
         self._spent.clear()  # model spend is read again each pass
-        self._pass_reads.clear()  # mids, kill switches
+        self._pass_reads.clear()  # kill switches
         self._clone_reads.clear()  # accounts, positions, recent orders: per clone, dropped when it orders
         resumed = self.resume_stale()
         claimed = self.claim(due)
@@ -666,6 +682,7 @@ class DecisionRuntime:
         return self.run(self.due(clone_ids, coin, force))
 
 
+_COMPRESSOR = ThreadPoolExecutor(1, "payload-compressor")  # zlib lets go of the GIL: it runs beside the ticks
 _SHARED: OrderedDict[tuple[str, str], tuple[CompiledGraph, dict]] = OrderedDict()
 _SHARED_LOCK = threading.Lock()
 SHARED_PLANS = 4096  # distinct (graph, universe) pairs kept by a process

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from clash_pipeline.archive import open_archive
 from clash_pipeline.archive.outbox import Outbox
+from clash_pipeline.decisions import payloads
 from clash_pipeline.decisions.costs import PriceTable
 from clash_pipeline.decisions.gates import GlobalBounds
 from clash_pipeline.decisions.limits import ModelLimits
@@ -92,7 +93,7 @@ def run_story(conn: sqlite3.Connection, outbox: Outbox, run_id: int) -> dict:
     order_columns = [c[0] for c in conn.execute("SELECT * FROM orders LIMIT 0").description]
     events = conn.execute("SELECT kind, detail, created_ms FROM execution_events WHERE run_id = ? ORDER BY event_id",
                           (run_id,)).fetchall()
-    payload = json.loads(outbox.read(run["payload_key"])).get(str(run_id), {}) if run["payload_key"] else {}
+    payload = (payloads.run_payload(outbox.read(run["payload_key"]), run_id) or {}) if run["payload_key"] else {}
     return {
         "run": {**run, "archive_status": outbox.status(run["payload_key"]) if run["payload_key"] else None},
         "action": dict(zip(action_columns, action)) if action else None,

@@ -7,8 +7,9 @@ read only sees rows known at `as_of`).
 
 from __future__ import annotations
 
-import json
 import sqlite3
+
+import orjson
 
 from clash_pipeline.strategy.plan import AssetPlan, empty_channels
 from clash_pipeline.strategy.reads import SqlReader
@@ -23,7 +24,7 @@ def build_packet(conn: sqlite3.Connection, plan: AssetPlan, as_of_ms: int,
     channels: dict[str, dict] = {}
     counts = []
     for read in plan.reads:
-        rows = [list(row) for row in reader.rows(read, as_of_ms)]
+        rows = list(map(list, reader.rows(read, as_of_ms)))
         channel = channels.setdefault(read.channel, {"reads": {}, "truncated_rows": 0})
         channel["reads"][read.name] = {"columns": list(read.columns), "rows": rows}
         counts.append((read, len(rows)))
@@ -42,11 +43,11 @@ def _fit(channel: dict, budget_bytes: int) -> int:
         per_row = max(len(repr(row)) for row in sample) + 1  # repr is a little longer than compact JSON
         if per_row * len(rows) * 1.2 + 200 * len(channel["reads"]) < budget_bytes:
             return 0  # clearly within budget: skip the exact measure
-    dropped, size = 0, len(json.dumps(channel["reads"], separators=(",", ":")))
+    dropped, size = 0, len(orjson.dumps(channel["reads"]))  # compact JSON, in bytes
     while size > budget_bytes:
         largest = max(channel["reads"].values(), key=lambda r: len(r["rows"]))
         if not largest["rows"]:
             break
-        size -= len(json.dumps(largest["rows"].pop(0), separators=(",", ":"))) + 1
+        size -= len(orjson.dumps(largest["rows"].pop(0))) + 1
         dropped += 1
     return dropped
