@@ -1,5 +1,6 @@
 """Signing and the key store: the SDK's published test vectors through our wrappers, approveAgent round trips,
-signatures in both wallet forms, and agent keys that never show and only open under their master key and row."""
+signatures in both wallet forms, agent keys that never show and only open under their master key and row, and the
+exchange's order statuses in the order lifecycle's terms."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from eth_account.messages import encode_typed_data
 from clash_pipeline.live import signing
 from clash_pipeline.live.config import LiveDisabled, load_live_config
 from clash_pipeline.live.keystore import AgentKey, Keystore, KeystoreError
-from clash_pipeline.live.orders import IllegalTransition, LiveOrderState, check_transition, state_of_status
+from clash_pipeline.live.orders import REPORTED, reported_status
+from clash_pipeline.orders import lifecycle
+from clash_pipeline.orders.enums import OrderStatus
 
 # hyperliquid-python-sdk, tests/signing_test.py (the SDK's published vectors)
 VECTOR_KEY = "0x0123456789012345678901234567890123456789012345678901234567890123"
@@ -109,13 +112,13 @@ def test_live_trading_is_off_unless_the_deployment_enables_it():
     assert load_live_config({"CLASH_LIVE_TRADING": "testnet"}).api_url == "https://api.hyperliquid-testnet.xyz"
 
 
-def test_the_live_order_state_machine():
-    S = LiveOrderState
-    assert check_transition(S.PENDING, S.SENT) and not check_transition(S.FILLED, S.FILLED)
-    for current, new in ((S.FILLED, S.SENT), (S.REFUSED, S.SENT), (S.PENDING, S.FILLED), (S.CANCELLED, S.RESTING)):
-        with pytest.raises(IllegalTransition):
-            check_transition(current, new)
-    assert state_of_status("open", "1.0", "1.0") is S.RESTING and state_of_status("open", "1.0", "0.4") is \
+def test_the_exchanges_order_statuses_are_the_lifecycles():
+    S = OrderStatus
+    assert reported_status("open", "1.0", "1.0") is S.RESTING and reported_status("open", "1.0", "0.4") is \
         S.PARTIALLY_FILLED
-    assert state_of_status("marginCanceled", "1", "1") is S.CANCELLED and state_of_status("rejected", None, None) is \
+    assert reported_status("marginCanceled", "1", "1") is S.CANCELLED and reported_status("rejected", None, None) is \
         S.REJECTED
+    assert reported_status("filled", "1", "0") is S.FILLED and reported_status("canceled", "1", "0.5") is \
+        S.PARTIALLY_FILLED
+    for status, event in REPORTED.items():  # each reported status is reached by its event from sent and unknown
+        assert lifecycle.TRANSITIONS[S.SENT, event] == lifecycle.TRANSITIONS[S.UNKNOWN, event] == status

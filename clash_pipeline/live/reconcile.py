@@ -1,8 +1,8 @@
 """The exchange's record into ours, then a check: fills (`userFillsByTime`), funding (`userFunding`) and order
-states (`orderStatus`) land in the same ledger, positions and execution events as paper fills, marked as exchange
-fills with their exchange ids (source 'exchange', trade ids in `live_fills`); then our positions are compared with
-`clearinghouseState`, and a difference fails loudly (ReconciliationMismatch, and a failed row in
-`live_reconciliations`).
+statuses (`orderStatus`) land in the same ledger, positions and execution events as paper fills (each fill a
+`live_fill` event of the order lifecycle), marked as exchange fills with their exchange ids (source 'exchange',
+trade ids in `live_fills`); then our positions are compared with `clearinghouseState`, and a difference fails
+loudly (ReconciliationMismatch, and a failed row in `live_reconciliations`).
 """
 
 from __future__ import annotations
@@ -13,12 +13,14 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
+from clash_pipeline.live import orders as live_orders
 from clash_pipeline.live.agents import current_agent
 from clash_pipeline.live.config import LIVE_CONTEXT
-from clash_pipeline.live.execute import Venue, apply_order_status, load_order
-from clash_pipeline.live.orders import OPEN
+from clash_pipeline.live.execute import Venue, apply_order_status
 from clash_pipeline.market.exchange_rules import dec
 from clash_pipeline.memory.db import transaction
+from clash_pipeline.orders import lifecycle
+from clash_pipeline.orders.enums import EventKind
 from clash_pipeline.paper.broker import Broker
 from clash_pipeline.paper.fills import Fill, Snapshot
 from clash_pipeline.paper.positions import to_micro
@@ -53,9 +55,9 @@ def reconcile(conn: sqlite3.Connection, clone_id: int, venue: Venue, raise_on_mi
     now, client, broker = venue.clock(), venue.client, Broker(conn)
     for (order_id,) in conn.execute(
             "SELECT l.order_id FROM live_orders l JOIN orders o USING (order_id) WHERE o.clone_id = ? AND l.state IN "
-            f"({', '.join('?' * len(OPEN))})", (clone_id, *[s.value for s in OPEN])).fetchall():
-        order = load_order(conn, order_id)
-        found = client.order_status(agent.owner, order.cloid)
+            f"({', '.join('?' * len(live_orders.UNSETTLED))})", (clone_id, *live_orders.UNSETTLED)).fetchall():
+        order = lifecycle.load(conn, order_id)
+        found = client.order_status(agent.owner, order.client_order_id)
         if found.get("status") == "order":
             apply_order_status(conn, order, found["order"], now)
     fills = _book_fills(conn, broker, account_id, client.user_fills_by_time(agent.owner, since, now))
@@ -101,7 +103,6 @@ def _book_fills(conn: sqlite3.Connection, broker: Broker, account_id: int, fills
     booked = 0
     for (oid, time, coin), parts in sorted(groups.items(), key=lambda g: g[0][1]):
         order_id = ours[oid][0]
-        order = load_order(conn, order_id)
         size = sum(dec(f["sz"]) for f in parts)
         price = sum(dec(f["px"]) * dec(f["sz"]) for f in parts) / size
         kind, sz_decimals = conn.execute("SELECT kind, sz_decimals FROM hl_assets WHERE coin = ?", (coin,)).fetchone()
@@ -112,15 +113,14 @@ def _book_fills(conn: sqlite3.Connection, broker: Broker, account_id: int, fills
         side = "buy" if parts[0]["side"] == "B" else "sell"
         with transaction(conn):
             broker.book_fill(account_id, "order", coin, side, fill, Snapshot((), (), price, None, kind, sz_decimals,
-                                                                             time), time, order_id, order.leverage)
+                                                                             time), time, order_id,
+                             live_orders.leverage(conn, order_id))
             fill_id = conn.execute("SELECT fill_id FROM paper_fills WHERE account_id = ? AND cause = 'order' AND "
                                    "coin = ? AND ts_ms = ?", (account_id, coin, time)).fetchone()[0]
             conn.executemany("INSERT INTO live_fills VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                              [(f["tid"], account_id, fill_id, order_id, oid, coin, f.get("hash"), time) for f in parts])
-            conn.execute("INSERT INTO execution_events (run_id, order_id, kind, detail, created_ms) VALUES "
-                         "(?, ?, 'order_filled', ?, ?) ON CONFLICT DO NOTHING",
-                         (order.run_id, order_id, f"exchange fill {size} @ {price} (oid {oid}, "
-                          f"{len(parts)} trade(s))", time))
+            lifecycle.transition(conn, order_id, EventKind.LIVE_FILL, f"exchange fill {size} @ {price} (oid {oid}, "
+                                 f"{len(parts)} trade(s))", time)
         booked += len(parts)
     return booked
 

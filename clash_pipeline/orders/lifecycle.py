@@ -1,4 +1,4 @@
-"""The order lifecycle: the one writer of `orders` and `execution_events`.
+"""The order lifecycle: the one writer of `orders` and `execution_events`, and of a live order's status.
 
 An explicit state machine: `TRANSITIONS[(status, event)]` is the status an event leads to; any other event is
 refused (IllegalTransition) and changes nothing. Each transition writes the order's status and its event
@@ -13,31 +13,54 @@ A partial fill's unfilled rest is cancelled at once (immediate-or-cancel, as Hyp
 a marketable limit's rest too): `order_partially_filled` then `order_cancelled` naming the rest; the order stays
 `partially_filled` (what it filled is in `paper_fills`). A limit that is not marketable rests (`order_resting`,
 still open) until a mark sees prices trade through it (`order_filled`) or its time in force runs out
-(`order_expired`). A live adapter drives the same machine with the exchange's events.
+(`order_expired`).
+
+The live adapter (`clash_pipeline.live`) drives the same machine: an open order is refused by a live gate
+(`live_refused`) or sent (`live_sent`); a lost answer leaves it unknown (`live_unanswered`); the exchange's answer
+or orderStatus then moves it by the same `order_*` events (a live partial fill may still fill or be cancelled);
+booking an exchange fill (`live_fill`) keeps the status the exchange reported. The statuses only a live order has
+are recorded in `orders.status` as open or rejected (`OrderStatus.recorded`); its own status is
+`live_orders.state`, whose row its first live event creates (the adapter adds the exchange's side to it).
 """
 
 from __future__ import annotations
 
 import sqlite3
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from clash_pipeline.memory.db import transaction
-from clash_pipeline.orders.enums import EventKind, FillStatus, OrderStatus, OrderType, Side
+from clash_pipeline.orders.enums import LIVE_ONLY, EventKind, FillStatus, OrderStatus, OrderType, Side
 
-OPEN, FILLED, PARTIAL = OrderStatus.OPEN, OrderStatus.FILLED, OrderStatus.PARTIALLY_FILLED
+S, E = OrderStatus, EventKind
+OPEN, SENT, UNKNOWN, RESTING = S.OPEN, S.SENT, S.UNKNOWN, S.RESTING
+FILLED, PARTIAL, CANCELLED, REJECTED = S.FILLED, S.PARTIALLY_FILLED, S.CANCELLED, S.REJECTED
 TRANSITIONS: dict[tuple[OrderStatus, EventKind], OrderStatus] = {
-    (OPEN, EventKind.RESTING): OPEN,
-    (OPEN, EventKind.FILLED): FILLED,
-    (OPEN, EventKind.PARTIALLY_FILLED): PARTIAL,
-    (OPEN, EventKind.REJECTED): OrderStatus.REJECTED,
-    (OPEN, EventKind.EXPIRED): OrderStatus.EXPIRED,
-    (OPEN, EventKind.CANCELLED): OrderStatus.CANCELLED,
-    (PARTIAL, EventKind.CANCELLED): PARTIAL,  # the unfilled rest is cancelled; the filled part stands
+    # paper: the fill model's verdict, then a resting limit's mark or time in force
+    (OPEN, E.RESTING): OPEN,
+    (OPEN, E.FILLED): FILLED,
+    (OPEN, E.PARTIALLY_FILLED): PARTIAL,
+    (OPEN, E.REJECTED): REJECTED,
+    (OPEN, E.EXPIRED): S.EXPIRED,
+    (OPEN, E.CANCELLED): CANCELLED,
+    (PARTIAL, E.CANCELLED): PARTIAL,  # the unfilled rest is cancelled; the filled part stands
+    # live: refused before sending, or sent; then the exchange's answer, or orderStatus
+    (OPEN, E.LIVE_REFUSED): S.REFUSED,
+    (OPEN, E.LIVE_SENT): SENT,
+    (SENT, E.LIVE_UNANSWERED): UNKNOWN,
+    (SENT, E.RESTING): RESTING, (SENT, E.FILLED): FILLED, (SENT, E.PARTIALLY_FILLED): PARTIAL,
+    (SENT, E.CANCELLED): CANCELLED, (SENT, E.REJECTED): REJECTED,
+    (UNKNOWN, E.RESTING): RESTING, (UNKNOWN, E.FILLED): FILLED, (UNKNOWN, E.PARTIALLY_FILLED): PARTIAL,
+    (UNKNOWN, E.CANCELLED): CANCELLED, (UNKNOWN, E.REJECTED): REJECTED,
+    (RESTING, E.PARTIALLY_FILLED): PARTIAL, (RESTING, E.FILLED): FILLED, (RESTING, E.CANCELLED): CANCELLED,
+    (PARTIAL, E.FILLED): FILLED,  # live: the rest of a resting order filled later
+    # live: an exchange fill booked in the ledger, in any status the exchange may have filled it in
+    (SENT, E.LIVE_FILL): SENT, (UNKNOWN, E.LIVE_FILL): UNKNOWN, (RESTING, E.LIVE_FILL): RESTING,
+    (PARTIAL, E.LIVE_FILL): PARTIAL, (FILLED, E.LIVE_FILL): FILLED,
 }
-FILL_EVENTS = {FillStatus.FILLED: EventKind.FILLED, FillStatus.PARTIAL: EventKind.PARTIALLY_FILLED,
-               FillStatus.RESTING: EventKind.RESTING, FillStatus.REJECTED: EventKind.REJECTED}
+FILL_EVENTS = {FillStatus.FILLED: E.FILLED, FillStatus.PARTIAL: E.PARTIALLY_FILLED,
+               FillStatus.RESTING: E.RESTING, FillStatus.REJECTED: E.REJECTED}
 
 
 class IllegalTransition(ValueError):
@@ -64,6 +87,13 @@ class NewOrder:
         return text + (" (isolated margin)" if self.isolated else "")
 
 
+@dataclass(frozen=True)
+class Order(NewOrder):
+    """A recorded order: what was ordered, and its id."""
+
+    order_id: int = field(kw_only=True)
+
+
 def _writing(conn: sqlite3.Connection) -> AbstractContextManager:
     """The caller's transaction if one is open, else one of our own."""
     return nullcontext() if conn.in_transaction else transaction(conn)
@@ -86,25 +116,51 @@ def create_order(conn: sqlite3.Connection, order: NewOrder, ts_ms: int) -> int:
         return row[0]
 
 
-def status(conn: sqlite3.Connection, order_id: int) -> OrderStatus:
-    row = conn.execute("SELECT status FROM orders WHERE order_id = ?", (order_id,)).fetchone()
+def load(conn: sqlite3.Connection, order_id: int) -> Order:
+    """The recorded order; isolated if its asset trades isolated margin only (as the gates decided)."""
+    row = conn.execute(
+        "SELECT o.run_id, o.clone_id, o.coin, o.side, o.size, o.order_type, o.client_order_id, o.price, "
+        "o.reduce_only, o.take_profit, o.stop_loss, COALESCE(h.only_isolated, 0) FROM orders o LEFT JOIN hl_assets h "
+        "USING (coin) WHERE o.order_id = ?", (order_id,)).fetchone()
     if row is None:
         raise KeyError(f"no order {order_id}")
-    return OrderStatus(row[0])
+    run_id, clone_id, coin, side, size, kind, cloid, price, reduce_only, take_profit, stop_loss, isolated = row
+    return Order(run_id, clone_id, coin, Side(side), Decimal(size), OrderType(kind), cloid, _decimal(price),
+                 bool(reduce_only), _decimal(take_profit), _decimal(stop_loss), bool(isolated), order_id=order_id)
+
+
+def _current(conn: sqlite3.Connection, order_id: int) -> tuple[int, OrderStatus, bool]:
+    """The order's run, its status (a live order's own) and whether it is live."""
+    row = conn.execute("SELECT o.run_id, COALESCE(l.state, o.status), l.order_id IS NOT NULL FROM orders o "
+                       "LEFT JOIN live_orders l USING (order_id) WHERE o.order_id = ?", (order_id,)).fetchone()
+    if row is None:
+        raise KeyError(f"no order {order_id}")
+    return row[0], OrderStatus(row[1]), bool(row[2])
+
+
+def status(conn: sqlite3.Connection, order_id: int) -> OrderStatus:
+    """The order's status: a live order's own (`live_orders.state`), else `orders.status`."""
+    return _current(conn, order_id)[1]
 
 
 def transition(conn: sqlite3.Connection, order_id: int, event: EventKind, detail: str, ts_ms: int) -> OrderStatus:
     """Apply one event: the order's new status and the event, written together; IllegalTransition (nothing
     written) if the machine does not allow the event in the order's status."""
     with _writing(conn):
-        run_id, current = conn.execute("SELECT run_id, status FROM orders WHERE order_id = ?", (order_id,)).fetchone()
-        current = OrderStatus(current)
+        run_id, current, live = _current(conn, order_id)
         new = TRANSITIONS.get((current, event))
         if new is None:
             allowed = ", ".join(sorted(e for s, e in TRANSITIONS if s == current)) or "nothing (final)"
             raise IllegalTransition(f"order {order_id} is {current}: {event} is not allowed (allowed: {allowed})")
-        if new != current:
-            conn.execute("UPDATE orders SET status = ? WHERE order_id = ?", (str(new), order_id))
+        if new.recorded != current.recorded:
+            conn.execute("UPDATE orders SET status = ? WHERE order_id = ?", (str(new.recorded), order_id))
+        if live and new != current:
+            conn.execute("UPDATE live_orders SET state = ?, updated_ms = ? WHERE order_id = ?",
+                         (str(new), ts_ms, order_id))
+        elif not live and new in LIVE_ONLY:  # its first live event: the live order's row
+            conn.execute("INSERT INTO live_orders (order_id, cloid, state, notional_micro, created_ms, updated_ms) "
+                         "SELECT order_id, client_order_id, ?, 0, ?, ? FROM orders WHERE order_id = ?",
+                         (str(new), ts_ms, ts_ms, order_id))
         conn.execute("INSERT INTO execution_events (run_id, order_id, kind, detail, created_ms) VALUES (?, ?, ?, ?, ?) "
                      "ON CONFLICT DO NOTHING", (run_id, order_id, str(event), detail, ts_ms))
         return new
@@ -135,3 +191,7 @@ def events(conn: sqlite3.Connection, run_id: int) -> list[tuple[str, str]]:
 
 def _text(value: Decimal | None) -> str | None:
     return None if value is None else str(value)
+
+
+def _decimal(value: str | None) -> Decimal | None:
+    return None if value is None else Decimal(value)
