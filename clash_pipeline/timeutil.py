@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 
 from clash_pipeline import clock
 
@@ -42,6 +43,7 @@ def day_start_ms(day: date | str) -> int:
     return to_ms(datetime(day.year, day.month, day.day, tzinfo=UTC))
 
 
+@lru_cache(maxsize=4096)  # packets of one tick, and views of one day, say the same times again and again
 def iso(ms: int | None) -> str | None:
     """Readable UTC time for logs and metadata."""
     if ms is None:

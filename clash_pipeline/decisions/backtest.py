@@ -69,9 +69,10 @@ def simulate(conn: sqlite3.Connection, outbox: Outbox, clone_ids: list[int], lab
                 if on_tick:
                     on_tick(ticks[i], outcomes)
                 runtime.broker.mark(ticks[i], [a for c in clone_ids for a in _accounts(conn, c, label)])
+                if i % 96 == 0:
+                    progress(f"{label}: tick {i + 1}/{len(ticks)}, {decisions} decisions")
                 i += 1
             runtime.flush_payloads()
-        progress(f"{label}: tick {i}/{len(ticks)}, {decisions} decisions")
     runtime.flush_payloads(wait=True)
     return decisions, len(ticks)
 

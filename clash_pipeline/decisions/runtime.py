@@ -237,20 +237,20 @@ class DecisionRuntime:
 
     # -- claiming ---------------------------------------------------------------------------------------------
     def claim(self, due: list[Due]) -> list[Claim]:
-        """Insert a `running` row per due run; only the rows this worker inserted are its to decide."""
-        claimed, stamp = [], self.clock()
+        """Insert a `running` row per due run; only the rows this worker inserted are its to decide (in the write
+        transaction, they are the rows past the highest run id before it)."""
+        stamp, by_key = self.clock(), {(d.clone_id, d.prompt_id, d.coin, d.tick_ms): d for d in due}
         with transaction(self.conn):
-            for d in due:
-                engine, model = self._prompt_engine(d)
-                row = self.conn.execute(
-                    "INSERT INTO decision_runs (clone_id, version, prompt_id, coin, tick_ms, forced, context_label, "
-                    "status, engine, model, worker, claimed_ms) VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?) "
-                    "ON CONFLICT DO NOTHING RETURNING run_id",
-                    (d.clone_id, d.version, d.prompt_id, d.coin, d.tick_ms, int(d.forced), self.context, engine,
-                     model, self.worker, stamp)).fetchone()
-                if row:
-                    claimed.append(Claim(row[0], d))
-        return claimed
+            (before,) = self.conn.execute("SELECT COALESCE(MAX(run_id), 0) FROM decision_runs").fetchone()
+            self.conn.executemany(
+                "INSERT INTO decision_runs (clone_id, version, prompt_id, coin, tick_ms, forced, context_label, "
+                "status, engine, model, worker, claimed_ms) VALUES (?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
+                [(d.clone_id, d.version, d.prompt_id, d.coin, d.tick_ms, int(d.forced), self.context,
+                  *self._prompt_engine(d), self.worker, stamp) for d in due])
+            inserted = self.conn.execute("SELECT run_id, clone_id, prompt_id, coin, tick_ms FROM decision_runs "
+                                         "WHERE run_id > ? ORDER BY run_id", (before,)).fetchall()
+        return [Claim(run_id, by_key[c, p, a, t]) for run_id, c, p, a, t in inserted]
 
     def resume_stale(self) -> list[Claim]:
         """Take over runs whose lease ran out (no heartbeat for `lease_ms`: the worker died or hung); fail those
@@ -358,7 +358,7 @@ class DecisionRuntime:
             if prepared.budget is not None:
                 gate_input = dataclasses.replace(gate_input, model_spent_usd=prepared.budget[0],
                                                  model_budget_usd=prepared.budget[1])
-            derived = derive(gate_input, self.bounds, lambda: snapshot(self.conn, d.coin, d.tick_ms), self.fills)
+            derived = derive(gate_input, self.bounds, lambda: self._snapshot(d.coin, d.tick_ms), self.fills)
             status, gates, snap, fill = str(derived.verdict), derived.gates, derived.snapshot, derived.fill
             # The context, and the prompt's parts (`prompting.assemble` rebuilds the exact messages from them);
             # the gate input, the fill's snapshot and config too, so `clash replay` needs nothing else.
@@ -390,6 +390,13 @@ class DecisionRuntime:
         else:
             self._packets.move_to_end(key)
         return {**cached[0], "prompt_id": plan.prompt_id}, cached[1]  # the channels are shared, read-only
+
+    def _snapshot(self, coin: str, tick_ms: int) -> Snapshot | None:
+        """The book an order of this pass fills against, read once per asset and tick (orders of many clones in one
+        asset fill against the same snapshot, as they read the same packet)."""
+        if ("snapshot", coin, tick_ms) not in self._pass_reads:
+            self._pass_reads["snapshot", coin, tick_ms] = snapshot(self.conn, coin, tick_ms)
+        return self._pass_reads["snapshot", coin, tick_ms]
 
     def _account_state(self, d: Due, starting_usd: float) -> dict:
         """Equity, the position in this asset and the drawdown of the clone's account in this context."""
@@ -599,7 +606,7 @@ class DecisionRuntime:
         self._universe = None
         self._packets.clear()  # packets are shared within a pass only
         self._spent.clear()  # model spend is read again each pass
-        self._pass_reads.clear()  # kill switches
+        self._pass_reads.clear()  # kill switches, fill snapshots
         self._clone_reads.clear()  # accounts, positions, recent orders: per clone, dropped when it orders
         resumed = self.resume_stale()
         claimed = self.claim(due)

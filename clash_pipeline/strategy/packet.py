@@ -36,14 +36,9 @@ def build_packet(conn: sqlite3.Connection, plan: AssetPlan, as_of_ms: int,
 
 
 def _fit(channel: dict, budget_bytes: int) -> int:
-    """Drop the oldest rows of the largest read until the channel fits its budget; return how many went."""
-    rows = [row for read in channel["reads"].values() for row in read["rows"]]
-    sample = rows[:: max(1, len(rows) // 3)][:4]
-    if sample:
-        per_row = max(len(repr(row)) for row in sample) + 1  # repr is a little longer than compact JSON
-        if per_row * len(rows) * 1.2 + 200 * len(channel["reads"]) < budget_bytes:
-            return 0  # clearly within budget: skip the exact measure
-    dropped, size = 0, len(orjson.dumps(channel["reads"]))  # compact JSON, in bytes
+    """Drop the oldest rows of the largest read until the channel fits its budget (compact JSON bytes); return
+    how many went."""
+    dropped, size = 0, len(orjson.dumps(channel["reads"]))
     while size > budget_bytes:
         largest = max(channel["reads"].values(), key=lambda r: len(r["rows"]))
         if not largest["rows"]:

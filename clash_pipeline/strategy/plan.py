@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
+from functools import cached_property
 
 from clash_pipeline.strategy.catalog import CHANNELS
 from clash_pipeline.strategy.graph import (
@@ -45,6 +46,13 @@ class Read:
     window_ms: int | None = None
     latest_only: bool = False  # only rows at the newest stamp known at as_of (a snapshot)
     tiebreak: tuple[str, ...] = ()
+
+    def __hash__(self) -> int:  # reads key caches on every packet: hashed once, not field by field each time
+        return self._hash
+
+    @cached_property
+    def _hash(self) -> int:
+        return hash(tuple(getattr(self, f.name) for f in fields(self)))
 
     def sql(self, as_of_ms: int, stamped: bool = False) -> tuple[str, list]:
         """The query and its parameters; rows come newest first (packets reverse them); `stamped`: each row

@@ -37,7 +37,8 @@ class SqlReader:
 class _Window:
     start_ms: int           # the packet time the window was opened at
     end_ms: int             # the last packet time it serves
-    base: list[tuple]       # (stamp, row) the read gives at start_ms, newest first
+    base_stamps: list[int]  # stamps of the rows the read gives at start_ms, oldest first
+    base: list[tuple]       # those rows
     stamps: list[int]       # stamps of the rows known after start_ms and by end_ms, oldest first
     rows: list[tuple]       # those rows
     base_newest: int | None = None
@@ -59,10 +60,11 @@ class ReadAhead(SqlReader):
         if window is not None and as_of_ms < window.start_ms:
             return None  # going back in time: read directly
         sql, params = read.sql(as_of_ms, stamped=True)
-        base = [(row[0], row[1:]) for row in self.conn.execute(sql, params)]
+        base = self.conn.execute(sql, params).fetchall()[::-1]
         sql, params = read.ahead_sql(as_of_ms, as_of_ms + self.span_ms)
         ahead = self.conn.execute(sql, params).fetchall()
-        window = _Window(as_of_ms, as_of_ms + self.span_ms, base, [r[0] for r in ahead], [r[1:] for r in ahead])
+        window = _Window(as_of_ms, as_of_ms + self.span_ms, [r[0] for r in base], [r[1:] for r in base],
+                         [r[0] for r in ahead], [r[1:] for r in ahead])
         self._windows[read] = window
         return window
 
@@ -78,12 +80,12 @@ class ReadAhead(SqlReader):
                 if read.window_ms is not None and newest <= after:
                     return []
                 return window.rows[bisect_left(window.stamps, newest, 0, known):known][::-1][: read.limit][::-1]
-            return [row for stamp, row in window.base if read.window_ms is None or stamp > after][::-1]
+            return window.base[bisect_right(window.base_stamps, after):]
         first = 0 if read.window_ms is None else bisect_right(window.stamps, after, 0, known)
         found = window.rows[max(first, known - read.limit):known]
         if len(found) < read.limit:  # the rest from what the read gave when the window opened
-            older = [row for stamp, row in window.base if read.window_ms is None or stamp > after]
-            found = older[: read.limit - len(found)][::-1] + found
+            older = bisect_right(window.base_stamps, after)
+            found = window.base[max(older, len(window.base) - (read.limit - len(found))):] + found
         return found
 
     def newest(self, read: Read, as_of_ms: int) -> int | None:
