@@ -64,12 +64,13 @@ def test_a_payload_object_shares_packets_and_reads_back_each_run_exactly():
 
 
 def test_a_second_runtime_of_the_process_reuses_compiled_plans(trading_home, monkeypatch):
-    from clash_pipeline.decisions import runtime as rt
+    from clash_pipeline.strategy import plan_cache
 
-    rt._SHARED.clear()
+    plan_cache._SHARED.clear()
     compiled: list[int] = []
-    real = rt.compile_graph
-    monkeypatch.setattr(rt, "compile_graph", lambda graph, universe: compiled.append(1) or real(graph, universe))
+    real = plan_cache.compile_graph
+    monkeypatch.setattr(plan_cache, "compile_graph",
+                        lambda graph, universe: compiled.append(1) or real(graph, universe))
     assert len(trading_runtime(trading_home).due()) == 8
     assert compiled == [1]  # two clones, one stored graph: compiled once
     assert len(trading_runtime(trading_home).due()) == 8  # a sensor evaluation, say: a new runtime

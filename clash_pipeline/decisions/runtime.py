@@ -59,12 +59,12 @@ from clash_pipeline.paper.broker import Broker
 from clash_pipeline.paper.fills import Fill, FillConfig, Snapshot
 from clash_pipeline.paper.market import snapshot
 from clash_pipeline.paper.positions import shown_price
+from clash_pipeline.strategy import plan_cache
 from clash_pipeline.strategy.graph import TradingCloneBlock, TradingPromptBlock
 from clash_pipeline.strategy.packet import build_packet
-from clash_pipeline.strategy.plan import AssetPlan, CompiledGraph, compile_graph
+from clash_pipeline.strategy.plan import AssetPlan, CompiledGraph
 from clash_pipeline.strategy.reads import ReadAhead, SqlReader
 from clash_pipeline.strategy.selection import Universe
-from clash_pipeline.strategy.store import get_clone
 from clash_pipeline.timeutil import DAY_MS, HOUR_MS, interval_ms, now_ms
 
 log = logging.getLogger("clash_pipeline")
@@ -188,23 +188,16 @@ class DecisionRuntime:
 
     # -- what is due ------------------------------------------------------------------------------------------
     def _plans(self, clone_id: int, version: int) -> tuple[CompiledGraph, dict]:
-        """A clone version's compiled plans and blocks, shared by every clone version whose stored graph is the
-        same (by its hash: clones made from one preset compile once) and by every runtime of this process against
-        the same universe (a sensor evaluation, the next pass, a backtest: nothing recompiles)."""
+        """A clone version's compiled plans and blocks from `plan_cache`: shared by every clone version whose stored
+        graph is the same, by every runtime of this process and, through clone_read_plans, by the next process,
+        against the same universe (a sensor evaluation, the next pass, a backtest, a new run: nothing recompiles)."""
         key = (clone_id, version)
         if key not in self._compiled:  # a graph that does not load raises (GraphInvalid) and is tried again later
-            stored = self.conn.execute("SELECT graph_json FROM graph_versions WHERE clone_id = ? AND version = ?",
-                                       (clone_id, version)).fetchone()
             if self._universe is None:
                 self._universe = Universe.load(self.conn)
-                self._universe_digest = _universe_digest(self._universe)
-            shared_key = (hashlib.sha256(stored[0].encode()).hexdigest(), self._universe_digest) if stored else None
-            found = _shared_plans(shared_key)
-            if found is None:
-                clone = get_clone(self.conn, clone_id, version)
-                found = (compile_graph(clone.graph, self._universe), {b.id: b for b in clone.graph.blocks})
-                _shared_plans(shared_key, found)
-            self._compiled[key] = found
+                self._universe_digest = plan_cache.universe_digest(self._universe)
+            self._compiled[key] = plan_cache.clone_plans(self.conn, clone_id, version, self._universe,
+                                                         self._universe_digest)
         return self._compiled[key]
 
     def due(self, clone_ids: Iterable[int] | None = None, coin: str | None = None, force: bool = False) -> list[Due]:
@@ -690,32 +683,6 @@ class DecisionRuntime:
 
 
 _COMPRESSOR = ThreadPoolExecutor(1, "payload-compressor")  # zlib lets go of the GIL: it runs beside the ticks
-_SHARED: OrderedDict[tuple[str, str], tuple[CompiledGraph, dict]] = OrderedDict()
-_SHARED_LOCK = threading.Lock()
-SHARED_PLANS = 4096  # distinct (graph, universe) pairs kept by a process
-
-
-def _shared_plans(key: tuple[str, str] | None, value: tuple[CompiledGraph, dict] | None = None):
-    """The process-wide LRU of compiled plans by (graph hash, universe hash): get (value None) or put."""
-    if key is None:
-        return None
-    with _SHARED_LOCK:
-        if value is None:
-            found = _SHARED.get(key)
-            if found is not None:
-                _SHARED.move_to_end(key)
-            return found
-        _SHARED[key] = value
-        while len(_SHARED) > SHARED_PLANS:
-            _SHARED.popitem(last=False)
-        return value
-
-
-def _universe_digest(universe: Universe) -> str:
-    """What compiling depends on in the universe, hashed: plans compiled against another universe are not reused."""
-    return hashlib.sha256(repr((sorted(universe.kinds.items()), sorted(universe.names.items()),
-                                sorted(universe.bases.items()), sorted(universe.delisted),
-                                sorted((c, sorted(v)) for c, v in universe.categories.items()))).encode()).hexdigest()
 
 
 def load_asset_rules(conn: sqlite3.Connection) -> dict[str, AssetRules]:

@@ -8,7 +8,9 @@ import dagster as dg
 from clash_pipeline.defs.resources import MarketMemoryResource
 from clash_pipeline.defs.tables import table_metadata
 from clash_pipeline.strategy.packet import build_packet
-from clash_pipeline.strategy.store import clone_id_of, get_clone, list_public, save_read_plan, validate
+from clash_pipeline.strategy.plan_cache import clone_plans, universe_digest
+from clash_pipeline.strategy.selection import Universe
+from clash_pipeline.strategy.store import clone_id_of, get_clone, list_public
 from clash_pipeline.timeutil import now_ms
 from clash_pipeline.universe.names import display_names
 
@@ -22,14 +24,15 @@ clones_partitions = dg.DynamicPartitionsDefinition(name="clones")
           deps=["hyperliquid_asset_universe"])  # plans compile against the universe
 def clone_read_plans(context: dg.AssetExecutionContext, market_memory: MarketMemoryResource) -> dg.MaterializeResult:
     """Compiles each selected clone's active graph version into read plans (clone_read_plans table) against the
-    current universe; metadata shows the enabled assets and a preview of one context packet."""
+    current universe (a row already compiled from the same graph and universe is kept); metadata shows the enabled
+    assets and a preview of one context packet."""
     compiled_rows, enabled, preview = 0, {}, ""
     with market_memory.connect() as conn:
-        names = display_names(conn)
+        names, universe = display_names(conn), Universe.load(conn)
+        digest = universe_digest(universe)
         for key in context.partition_keys:
             clone = get_clone(conn, clone_id_of(key))
-            _, compiled = validate(conn, clone.graph)
-            save_read_plan(conn, clone, compiled)
+            compiled, _ = clone_plans(conn, clone.identity.clone_id, clone.version, universe, digest, refresh=True)
             plans = compiled.asset_plans()
             enabled[f"{key} {clone.identity.name}"] = sorted({names.get(plan.coin, plan.coin) for plan in plans})
             compiled_rows += len(plans)

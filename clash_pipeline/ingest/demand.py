@@ -21,7 +21,8 @@ from clash_pipeline.market.volatility import WINDOWS
 from clash_pipeline.sources.http import RawResponse
 from clash_pipeline.sources.hyperliquid.client import CANDLES_PER_REQUEST, request_weight
 from clash_pipeline.strategy.plan import AssetPlan
-from clash_pipeline.strategy.store import get_clone, validate
+from clash_pipeline.strategy.plan_cache import clone_plans, universe_digest
+from clash_pipeline.strategy.selection import Universe
 from clash_pipeline.timeutil import DAY_MS, HOUR_MS, day_start_ms, interval_ms
 
 FLOOR = "floor"  # CLASH_COINS: always covered
@@ -115,11 +116,12 @@ def compute_demand(conn: sqlite3.Connection, floor_coins: Sequence[str], floor_i
             demand.need(interval)
         demand.wanted_by.add(FLOOR)
     plans, problems = [], []
+    universe = Universe.load(conn)
+    digest = universe_digest(universe)
     for clone_id in demanding_clones(conn):
         key = f"c{clone_id:06d}"
         try:
-            clone = get_clone(conn, clone_id)
-            _, compiled = validate(conn, clone.graph)
+            compiled, _ = clone_plans(conn, clone_id, None, universe, digest)
         except Exception as error:  # noqa: BLE001 - one clone's graph never stops the others
             problems.append(f"{key}: {error}")
             continue

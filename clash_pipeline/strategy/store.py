@@ -109,15 +109,3 @@ def list_public(conn: sqlite3.Connection, status: str | None = None) -> list[Pub
     rows = conn.execute("SELECT clone_id, name, avatar_url, bio, status FROM clones "
                         "WHERE (? IS NULL OR status = ?) ORDER BY clone_id", (status, status)).fetchall()
     return [PublicIdentity(*row) for row in rows]
-
-
-def save_read_plan(conn: sqlite3.Connection, clone: Clone, compiled: CompiledGraph) -> None:
-    """Keep the compiled plan of a clone's version (idempotent: one row per clone and version)."""
-    with transaction(conn):
-        conn.execute(
-            "INSERT INTO clone_read_plans VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (clone_id, version) DO UPDATE SET "
-            "strategy_hash = excluded.strategy_hash, plan_json = excluded.plan_json, "
-            "enabled_assets = excluded.enabled_assets, compiled_ms = excluded.compiled_ms",
-            (clone.identity.clone_id, clone.version, compiled.strategy_hash, json.dumps(compiled.as_dict()),
-             len({a.coin for a in compiled.asset_plans()}), now_ms()),
-        )

@@ -16,7 +16,7 @@ from clash_pipeline.arena.addresses import checksum_address
 from clash_pipeline.arena.audition import promote
 from clash_pipeline.arena.careers import retire
 from clash_pipeline.arena.payouts import set_payout_address
-from clash_pipeline.strategy import modes, ownership, store
+from clash_pipeline.strategy import modes, ownership, plan_cache, store
 from clash_pipeline.strategy.graph import GraphInvalid
 from clash_pipeline.strategy.packet import build_packet
 
@@ -185,13 +185,12 @@ def preview(clone_id: int, user: User, ctx: Ctx, body: PreviewIn = PreviewIn()) 
     conn = ctx.conn()
     owned(ctx, user, clone_id)
     if body.source == "draft":
-        graph = _draft(ctx, clone_id)
+        _, compiled = store.validate(conn, _draft(ctx, clone_id))
     else:
         try:
-            graph = store.get_clone(conn, clone_id, body.version).graph
+            compiled, _ = plan_cache.clone_plans(conn, clone_id, body.version)
         except KeyError as error:
             raise Problem(404, str(error.args[0]), "body.version") from None
-    _, compiled = store.validate(conn, graph)
     when = views.as_of(body.asOf, ctx.clock(), "body.asOf")
     plans = compiled.asset_plans()
     return {"asOf": iso_ms(when), "plan": compiled.as_dict(), "assets": len(plans),

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query
 from clash_pipeline.api import pagination, views
 from clash_pipeline.api.deps import Ctx, User, owned
 from clash_pipeline.api.problems import Problem
-from clash_pipeline.strategy import store
+from clash_pipeline.strategy import plan_cache, store
 from clash_pipeline.strategy.graph import GraphInvalid
 from clash_pipeline.strategy.modes import custom_graph
 from clash_pipeline.strategy.packet import build_packet
@@ -56,7 +56,7 @@ def clone_asset_latest(clone_id: int, coin: str, user: User, ctx: Ctx, asOf: str
                        version: Annotated[int | None, Query(ge=1)] = None) -> dict:
     conn = ctx.conn()
     owned(ctx, user, clone_id)
-    _, compiled = store.validate(conn, store.get_clone(conn, clone_id, version).graph)
+    compiled, _ = plan_cache.clone_plans(conn, clone_id, version)
     plans = [p for p in compiled.asset_plans() if coin in (p.coin, p.symbol)]
     if not plans:
         raise Problem(404, f"clone {clone_id} does not trade {coin!r}", "path.coin")
