@@ -212,13 +212,25 @@ def _bracket(value: float | None, rules: AssetRules, up: bool) -> Decimal | None
 
 
 _GATE_INPUT_FIELDS = tuple(f.name for f in dataclasses.fields(GateInput))
+_CONTROLS: dict[int, tuple[ExecutionControls, dict]] = {}  # by identity, the object held: its id stays its own
+
+
+def _controls_json(controls: ExecutionControls) -> dict:
+    """A prompt block's controls as JSON-able data, dumped once per controls object (the compiled plans share
+    one per block; the dict is shared read-only by every payload that holds it)."""
+    found = _CONTROLS.get(id(controls))
+    if found is None:
+        if len(_CONTROLS) >= 4096:
+            _CONTROLS.clear()
+        found = _CONTROLS[id(controls)] = controls, controls.model_dump(mode="json")
+    return found[1]
 
 
 def gate_input_to_dict(gi: GateInput) -> dict:
     """A gate input as JSON-able data (archived with each run, so `clash replay` can re-derive the verdict)."""
     data = {name: getattr(gi, name) for name in _GATE_INPUT_FIELDS}
     data["action"] = gi.action.model_dump(mode="json") if gi.action else None
-    data["controls"] = gi.controls.model_dump(mode="json")
+    data["controls"] = _controls_json(gi.controls)
     data["rules"] = {**vars(gi.rules), "margin_tiers": [list(t) for t in gi.rules.margin_tiers]} if gi.rules else None
     data["position_size"] = str(gi.position_size)
     return data

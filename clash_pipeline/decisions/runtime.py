@@ -126,6 +126,16 @@ class Prepared:
     newest_ms: int | None = None  # the packet's newest market data (what freshness is about)
 
 
+@dataclass(frozen=True)
+class _View:
+    """A clone version's compiled plans as the hot path reads them: blocks by id, its clone block, and each
+    asset plan by (prompt block, coin)."""
+
+    blocks: dict
+    clone: TradingCloneBlock
+    plans: dict[tuple[str, str], AssetPlan]
+
+
 @dataclass
 class TickReport:
     due: int = 0
@@ -181,6 +191,7 @@ class DecisionRuntime:
         self.heartbeat_s = heartbeat_s if heartbeat_s is not None else lease_ms / 3 / 1000
         self.skipped: dict[int, str] = {}
         self._compiled: dict[tuple[int, int], tuple[CompiledGraph, dict]] = {}
+        self._views: dict[tuple[int, int], _View] = {}
         self._universe_digest = ""
         self._engines: dict[str, object] = {}
         self._rules: dict[str, AssetRules] = {}
@@ -199,6 +210,15 @@ class DecisionRuntime:
             self._compiled[key] = plan_cache.clone_plans(self.conn, clone_id, version, self._universe,
                                                          self._universe_digest)
         return self._compiled[key]
+
+    def _view(self, clone_id: int, version: int) -> _View:
+        """The clone version's plans as each run reads them (looked up, not searched)."""
+        key = (clone_id, version)
+        if key not in self._views:
+            compiled, blocks = self._plans(clone_id, version)
+            self._views[key] = _View(blocks, next(b for b in blocks.values() if isinstance(b, TradingCloneBlock)),
+                                     {(a.prompt_id, a.coin): a for a in compiled.asset_plans()})
+        return self._views[key]
 
     def due(self, clone_ids: Iterable[int] | None = None, coin: str | None = None, force: bool = False) -> list[Due]:
         now = self.clock()
@@ -290,10 +310,9 @@ class DecisionRuntime:
         the account, the gates' inputs. A failed Outcome if any of it fails."""
         started = time.perf_counter()
         try:
-            compiled, blocks = self._plans(d.clone_id, d.version)
-            prompt: TradingPromptBlock = blocks[d.prompt_id]
-            clone_block = next(b for b in blocks.values() if isinstance(b, TradingCloneBlock))
-            plan = _asset_plan(compiled, d)
+            view = self._view(d.clone_id, d.version)
+            prompt: TradingPromptBlock = view.blocks[d.prompt_id]
+            clone_block, plan = view.clone, view.plans.get((d.prompt_id, d.coin))
             packet, newest = self._packet(plan, d.tick_ms) if plan else ({"channels": {}}, None)
             account = self._account_state(d, clone_block.account_size_usd)
             request = EngineRequest(d.clone_id, d.prompt_id, d.coin, prompt.model, prompt.prompt, packet,
@@ -563,8 +582,7 @@ class DecisionRuntime:
     def _write_order(self, o: Outcome, stamp: int) -> None:
         """A decided run's account (opened on its first decision), and its order, fill and events if it traded."""
         p, d = o.proposal, o.due
-        _, blocks = self._plans(d.clone_id, d.version)
-        starting = next(b.account_size_usd for b in blocks.values() if isinstance(b, TradingCloneBlock))
+        starting = self._view(d.clone_id, d.version).clone.account_size_usd
         account_id = self.broker.account(d.clone_id, self.context, d.tick_ms, dec(starting))
         if o.status == "ordered":
             self._clone_reads.pop(d.clone_id, None)  # its account, positions and recent orders change
@@ -702,8 +720,6 @@ def _one_line(error: BaseException) -> str:
     return f"{type(error).__name__}: {text[:500]}"
 
 
-def _asset_plan(compiled: CompiledGraph, d: Due) -> AssetPlan | None:
-    return next((a for a in compiled.asset_plans() if a.prompt_id == d.prompt_id and a.coin == d.coin), None)
 
 
 def _newest_market_stamp(packet: dict) -> int | None:
