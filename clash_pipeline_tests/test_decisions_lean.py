@@ -41,42 +41,26 @@ def test_clones_of_one_preset_share_compiled_plans_and_packets(trading_home):
     assert len(runtime._packets) == len(COINS)  # four clones, one read per asset
     (key,) = {k for (k,) in runtime.conn.execute("SELECT payload_key FROM decision_runs")}
     stored = orjson.loads(runtime.outbox.read(key))
-    assert len(stored["packets"]) == len(COINS) and len(stored["runs"]) == 16  # each packet archived once
+    packets = [part for part in stored["shared"] if "channels" in part]
+    assert len(packets) == len(COINS) and len(stored["runs"]) == 16  # each packet archived once
     for run_id in (r.run_id for r in report.outcomes):  # each run's context reads back as it was built
         run = run_story(runtime.conn, runtime.outbox, run_id)
         assert run["packet"]["prompt_id"] == "strategy" and run["packet"]["asset"] == run["run"]["coin"]
         assert list(run["packet"]) == ["asset", "name", "symbol", "prompt_id", "as_of_ms", "channels", "empty"]
 
 
-def test_a_payload_object_shares_packets_and_reads_back_each_run_exactly():
+def test_a_payload_object_stores_shared_parts_once_and_reads_back_each_run_exactly():
     packet = {"asset": "BTC", "name": "BTC", "symbol": "BTC", "prompt_id": "a", "as_of_ms": 1,
               "channels": {"hyperliquid.candles": {"reads": {"candles": {"columns": ["t"], "rows": [[1]]}}}},
               "empty": []}
-    other = {**packet, "prompt_id": "b"}  # the same read, another prompt block
-    alone = {**packet, "channels": {}}
-    body = payloads.pack({7: {"context": packet, "reason": "x"}, 8: {"context": other}, 9: {"context": alone}})
-    assert len(orjson.loads(body)["packets"]) == 2
-    for run_id, context in ((7, packet), (8, other), (9, alone)):
-        assert orjson.dumps(payloads.run_payload(body, run_id)["context"]) == orjson.dumps(context)
-    assert payloads.run_payload(body, 10) is None
+    other = {**packet, "prompt_id": "b"}  # the same read, another prompt block: its own context
+    bounds = {"max_leverage": 5}
+    body = payloads.pack({7: {"context": packet, "bounds": bounds, "reason": "x"},
+                          8: {"context": packet, "bounds": bounds}, 9: {"context": other, "bounds": bounds}})
+    assert len(orjson.loads(body)["shared"]) == 3  # two contexts and the bounds, each once
+    for run_id, context in ((7, packet), (8, packet), (9, other)):
+        read = payloads.run_payload(body, run_id)
+        assert orjson.dumps(read["context"]) == orjson.dumps(context) and read["bounds"] == bounds
+    assert payloads.run_payload(body, 7)["reason"] == "x" and payloads.run_payload(body, 10) is None
     assert payloads.run_payload(orjson.dumps({"7": {"reason": "older object"}}), 7) == {"reason": "older object"}
     assert payloads.run_payload(payloads.join({3: orjson.dumps({"reason": "r"})}), 3) == {"reason": "r"}
-
-
-def test_a_second_runtime_of_the_process_reuses_compiled_plans(trading_home, monkeypatch):
-    from clash_pipeline.strategy import plan_cache
-
-    plan_cache._SHARED.clear()
-    compiled: list[int] = []
-    real = plan_cache.compile_graph
-    monkeypatch.setattr(plan_cache, "compile_graph",
-                        lambda graph, universe: compiled.append(1) or real(graph, universe))
-    assert len(trading_runtime(trading_home).due()) == 8
-    assert compiled == [1]  # two clones, one stored graph: compiled once
-    assert len(trading_runtime(trading_home).due()) == 8  # a sensor evaluation, say: a new runtime
-    assert compiled == [1]
-    runtime = trading_runtime(trading_home)
-    runtime.conn.execute("UPDATE hl_assets SET is_delisted = 1 - is_delisted WHERE coin = "
-                         "(SELECT MAX(coin) FROM hl_assets)")  # the universe reads delistings
-    runtime.due()
-    assert compiled == [1, 1]  # another universe: compiled again

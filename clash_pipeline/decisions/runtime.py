@@ -380,7 +380,7 @@ class DecisionRuntime:
                        "engine": prompt.engine, "gate_input": gate_input_to_dict(gate_input),
                        "cost_usd": None if proposal.cost_micro is None else proposal.cost_micro / 1e6,
                        "bounds": self._bounds, "fill_config": self._fill_config,
-                       "snapshot": snap.as_dict() if snap else None, "fill": fill.as_dict() if fill else None}
+                       "snapshot": snap.data if snap else None, "fill": fill.as_dict() if fill else None}
             return Outcome(run_id, d, status, proposal, gates, fill, snap, payload=payload,
                            elapsed_ms=(time.perf_counter() - started) * 1000, attempt=attempt)
         except Exception as error:  # a run always ends in a clear state
@@ -401,7 +401,8 @@ class DecisionRuntime:
                 self._packets.popitem(last=False)
         else:
             self._packets.move_to_end(key)
-        return {**cached[0], "prompt_id": plan.prompt_id}, cached[1]  # the channels are shared, read-only
+        packet = cached[0]  # shared read-only by every run of the pass that reads it (archived once per batch)
+        return (packet if packet["prompt_id"] == plan.prompt_id else {**packet, "prompt_id": plan.prompt_id}), cached[1]
 
     def _snapshot(self, coin: str, tick_ms: int) -> Snapshot | None:
         """The book an order of this pass fills against, read once per asset and tick (orders of many clones in one
@@ -586,21 +587,21 @@ class DecisionRuntime:
         account_id = self.broker.account(d.clone_id, self.context, d.tick_ms, dec(starting))
         if o.status == "ordered":
             self._clone_reads.pop(d.clone_id, None)  # its account, positions and recent orders change
-            order = o.gates.order
-            order_id = lifecycle.create_order(self.conn, NewOrder(
-                o.run_id, d.clone_id, d.coin, Side(order.side), order.size, OrderType(order.order_type),
-                client_order_id(d.clone_id, d.prompt_id, d.coin, d.tick_ms, self.context), order.price,
-                order.reduce_only, order.take_profit, order.stop_loss, order.margin_mode == "isolated"), stamp)
-            if o.fill is not None:
-                fill = o.fill
-                if fill.status in (FillStatus.FILLED, FillStatus.PARTIAL):
-                    leverage = p.action.leverage
-                    self.broker.book_fill(account_id, "order", d.coin, order.side, fill, o.snapshot, d.tick_ms,
-                                          order_id, None if leverage is None else dec(leverage), order.stop_loss,
-                                          order.take_profit)
-                price = "" if fill.price is None else f" @ {shown_price(fill.price)}"
-                lifecycle.apply_fill(self.conn, order_id, FillStatus(fill.status), f"{fill.size}{price} "
-                                     f"({fill.source}); " + "; ".join(fill.notes), fill.unfilled, stamp)
+            order, fill = o.gates.order, o.fill
+            new = NewOrder(o.run_id, d.clone_id, d.coin, Side(order.side), order.size, OrderType(order.order_type),
+                           client_order_id(d.clone_id, d.prompt_id, d.coin, d.tick_ms, self.context), order.price,
+                           order.reduce_only, order.take_profit, order.stop_loss, order.margin_mode == "isolated")
+            if fill is None:  # no book to fill against: the order stays open
+                lifecycle.create_order(self.conn, new, stamp)
+                return
+            price = "" if fill.price is None else f" @ {shown_price(fill.price)}"
+            order_id = lifecycle.place_filled(self.conn, new, FillStatus(fill.status), f"{fill.size}{price} "
+                                              f"({fill.source}); " + "; ".join(fill.notes), fill.unfilled, stamp)
+            if fill.status in (FillStatus.FILLED, FillStatus.PARTIAL):
+                leverage = p.action.leverage
+                self.broker.book_fill(account_id, "order", d.coin, order.side, fill, o.snapshot, d.tick_ms,
+                                      order_id, None if leverage is None else dec(leverage), order.stop_loss,
+                                      order.take_profit)
         elif o.status == "rejected" and p and p.action and p.action.trades:
             lifecycle.reject_run(self.conn, o.run_id, "; ".join(f"{g}: {why}" for g, ok, why in o.gates.verdicts
                                                                 if not ok), stamp)

@@ -8,6 +8,7 @@ event that set it.
     create_order(conn, NewOrder(...), ts_ms) -> order_id        # the order, status open, and `order_created`
     transition(conn, order_id, EventKind.FILLED, detail, ts_ms)   # one event: the status it leads to
     apply_fill(conn, order_id, fill_status, detail, unfilled, ts_ms)  # what a fill model result means
+    place_filled(conn, NewOrder(...), fill_status, detail, unfilled, ts_ms)  # both at once, for a paper order
 
 A partial fill's unfilled rest is cancelled at once (immediate-or-cancel, as Hyperliquid's market orders are;
 a marketable limit's rest too): `order_partially_filled` then `order_cancelled` naming the rest; the order stays
@@ -171,11 +172,43 @@ def apply_fill(conn: sqlite3.Connection, order_id: int, fill_status: FillStatus,
     """What the fill model said, as events: filled, resting, rejected, or partially filled and the rest
     cancelled."""
     with _writing(conn):
-        new = transition(conn, order_id, FILL_EVENTS[FillStatus(fill_status)], detail, ts_ms)
-        if fill_status == FillStatus.PARTIAL:
-            new = transition(conn, order_id, EventKind.CANCELLED, f"the unfilled rest {unfilled} is cancelled "
-                             "(immediate-or-cancel)", ts_ms)
+        new = OPEN
+        for event, text in _fill_events(fill_status, detail, unfilled):
+            new = transition(conn, order_id, event, text, ts_ms)
         return new
+
+
+def place_filled(conn: sqlite3.Connection, order: NewOrder, fill_status: FillStatus, detail: str,
+                 unfilled: Decimal, ts_ms: int) -> int:
+    """A new paper order and what the fill model made of it, at once: `create_order` then `apply_fill` (the same
+    machine, the same rows) in two statements, the order written in the status its events lead to. A second call
+    for the same run returns the same order and writes nothing."""
+    events = [(EventKind.CREATED, order.describe()), *_fill_events(fill_status, detail, unfilled)]
+    status = OPEN
+    for event, _ in events[1:]:
+        status = TRANSITIONS[status, event]
+    with _writing(conn):
+        row = conn.execute(
+            "INSERT INTO orders (run_id, clone_id, coin, side, size, price, order_type, reduce_only, take_profit, "
+            "stop_loss, client_order_id, status, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (run_id) DO NOTHING RETURNING order_id",
+            (order.run_id, order.clone_id, order.coin, str(order.side), str(order.size), _text(order.price),
+             str(order.order_type), int(order.reduce_only), _text(order.take_profit), _text(order.stop_loss),
+             order.client_order_id, str(status.recorded), ts_ms)).fetchone()
+        if row is None:
+            return conn.execute("SELECT order_id FROM orders WHERE run_id = ?", (order.run_id,)).fetchone()[0]
+        conn.executemany("INSERT INTO execution_events (run_id, order_id, kind, detail, created_ms) VALUES "
+                         "(?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                         [(order.run_id, row[0], str(event), text, ts_ms) for event, text in events])
+        return row[0]
+
+
+def _fill_events(fill_status: FillStatus, detail: str, unfilled: Decimal) -> list[tuple[EventKind, str]]:
+    """The events a fill model result makes: its own, and for a partial fill the rest cancelled at once."""
+    events = [(FILL_EVENTS[FillStatus(fill_status)], detail)]
+    if fill_status == FillStatus.PARTIAL:
+        events.append((EventKind.CANCELLED, f"the unfilled rest {unfilled} is cancelled (immediate-or-cancel)"))
+    return events
 
 
 def reject_run(conn: sqlite3.Connection, run_id: int, detail: str, ts_ms: int) -> None:

@@ -56,9 +56,14 @@ class Snapshot:
                 "sz_decimals": self.sz_decimals, "ts_ms": self.ts_ms}
 
     @cached_property
+    def data(self) -> dict:
+        """`as_dict`, computed once and shared read-only (the payloads of every order it priced hold it)."""
+        return self.as_dict()
+
+    @cached_property
     def json(self) -> str:
         """The snapshot as stored with each fill it priced (computed once: a snapshot never changes)."""
-        return json.dumps(self.as_dict(), separators=(",", ":"))
+        return json.dumps(self.data, separators=(",", ":"))
 
     @classmethod
     def from_dict(cls, data: dict) -> Snapshot:
