@@ -41,6 +41,14 @@ class Outbox:
 
     def keep(self, ref: ArchiveRef, stored: bytes) -> ArchiveRef:
         """`enqueue` for an object prepared already (`Archive.prepare`, which any thread may run)."""
+        self.write(ref, stored)
+        with transaction(self.conn):
+            self.record(ref)
+        return ref
+
+    def write(self, ref: ArchiveRef, stored: bytes) -> ArchiveRef:
+        """The local copy of a prepared object, durable (written, fsync'd, renamed into place); no database:
+        any thread may write while the caller's thread goes on, then `record` it."""
         path = self._path(ref.key)
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -50,13 +58,15 @@ class Outbox:
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(tmp, path)
-        with transaction(self.conn):
-            self.conn.execute(
-                "INSERT INTO archive_objects (key, sha256, content_type, stored_bytes, raw_bytes, status, created_ms)"
-                " VALUES (?, ?, ?, ?, ?, 'archive_pending', ?) ON CONFLICT (key) DO NOTHING",
-                (ref.key, ref.sha256, ref.content_type, ref.stored_bytes, ref.raw_bytes, now_ms()),
-            )
         return ref
+
+    def record(self, ref: ArchiveRef) -> None:
+        """Record a written object pending upload (the caller's transaction: with the rows that point at it)."""
+        self.conn.execute(
+            "INSERT INTO archive_objects (key, sha256, content_type, stored_bytes, raw_bytes, status, created_ms)"
+            " VALUES (?, ?, ?, ?, ?, 'archive_pending', ?) ON CONFLICT (key) DO NOTHING",
+            (ref.key, ref.sha256, ref.content_type, ref.stored_bytes, ref.raw_bytes, now_ms()),
+        )
 
     def status(self, key: str) -> str | None:
         row = self.conn.execute("SELECT status FROM archive_objects WHERE key = ?", (key,)).fetchone()

@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import hashlib
 import logging
 import os
@@ -36,7 +37,7 @@ from decimal import Decimal
 
 import orjson
 
-from clash_pipeline.archive.archive import Archive
+from clash_pipeline.archive.archive import Archive, ArchiveRef
 from clash_pipeline.archive.outbox import Outbox
 from clash_pipeline.decisions import payloads
 from clash_pipeline.decisions.action import Action
@@ -134,6 +135,16 @@ class _View:
     blocks: dict
     clone: TradingCloneBlock
     plans: dict[tuple[str, str], AssetPlan]
+
+
+@dataclass
+class _Staged:
+    """A batch decided, its payloads' archive objects being prepared (run ids, future ref), not yet recorded;
+    `ordered`: the clones it holds an order of (a run of theirs waits for it to be recorded)."""
+
+    outcomes: list[Outcome]
+    objects: list[tuple[list[int], Future]]
+    ordered: set[int]
 
 
 @dataclass
@@ -467,12 +478,30 @@ class DecisionRuntime:
         """Payloads to the outbox (one object per batch), then every row of the batch in one transaction; if that
         fails, each run on its own (the one that fails ends `failed` with its error). Returns the runs not
         recorded because this worker no longer holds them."""
+        return self._land(self._stage(outcomes))
+
+    def _stage(self, outcomes: list[Outcome]) -> _Staged:
+        """A batch's payloads serialized (this thread), their archive object prepared on the compressor thread
+        (compressed, hashed, written durably to the outbox folder) while this thread goes on; `_land` records it."""
+        objects = [(run_ids, _COMPRESSOR.submit(self._write_object, name, body))
+                   for name, run_ids, body in self._serialize(outcomes)]
+        return _Staged(outcomes, objects, {o.due.clone_id for o in outcomes if o.status == "ordered"})
+
+    def _write_object(self, name: str, body: bytes) -> ArchiveRef:
+        """Compress, hash and durably write one payload object (any thread: no database)."""
+        return self.outbox.write(*Archive.prepare("decision-payloads", [name], body))
+
+    def _land(self, staged: _Staged) -> list[int]:
+        """Record a staged batch once its object is written: the object's outbox row and every run's rows in one
+        transaction; if that fails, each run on its own. The runs another worker holds now (not recorded)."""
+        refs = {run_id: ref for run_ids, future in staged.objects for ref in [future.result()] for run_id in run_ids}
+        outcomes, stamp = staged.outcomes, self.clock()
         if not outcomes:
             return []
-        refs = self._enqueue(outcomes)
-        stamp = self.clock()
         try:
             with transaction(self.conn):
+                for ref in {ref.key: ref for ref in refs.values()}.values():
+                    self.outbox.record(ref)
                 return self._write(outcomes, refs, stamp)
         except Exception:
             log.exception("recording a batch of %d runs failed; recording each run on its own", len(outcomes))
@@ -480,6 +509,8 @@ class DecisionRuntime:
         for o in outcomes:
             try:
                 with transaction(self.conn):
+                    if o.run_id in refs:
+                        self.outbox.record(refs[o.run_id])
                     lost += self._write([o], refs, stamp)
             except sqlite3.OperationalError:  # the database, not the run: leave it for the lease to retry
                 log.exception("decision run %s not recorded; it stays running", o.run_id)
@@ -492,13 +523,13 @@ class DecisionRuntime:
                 o.status, o.error, o.gates, o.fill = "failed", failed.error, None, None
         return lost
 
-    def _enqueue(self, outcomes: list[Outcome]) -> dict[int, object]:
-        """The archive ref of each outcome's payload: one object per batch (per run if the batch will not
-        serialize; a payload that will not serialize is dropped and its run fails). Deferred (`defer_payloads`,
-        backtests): kept serialized until `flush_payloads`, which archives them as one object."""
+    def _serialize(self, outcomes: list[Outcome]) -> list[tuple[str, list[int], bytes]]:
+        """The archive objects of a batch's payloads, as (name, runs, body): one per batch (per run if the batch
+        will not serialize; a payload that will not serialize is dropped and its run fails). Deferred
+        (`defer_payloads`, backtests): kept serialized until `flush_payloads`, which archives them as one."""
         with_payload = [o for o in outcomes if o.payload]
         if not with_payload:
-            return {}
+            return []
         if self.defer_payloads:
             for o in with_payload:
                 try:
@@ -506,22 +537,19 @@ class DecisionRuntime:
                 except (TypeError, ValueError, orjson.JSONEncodeError) as error:
                     o.status, o.error, o.gates, o.fill = "failed", f"payload not archivable: {_one_line(error)}", \
                         None, None
-            return {}
+            return []
         name = f"batch={outcomes[0].run_id}-{outcomes[-1].run_id}"
         try:
-            ref = self.outbox.enqueue("decision-payloads", [name], payloads.pack(
-                {o.run_id: o.payload for o in with_payload}))
-            return {o.run_id: ref for o in with_payload}
+            return [(name, [o.run_id for o in with_payload], payloads.pack({o.run_id: o.payload for o in with_payload}))]
         except (TypeError, ValueError, orjson.JSONEncodeError):
             log.exception("the payloads of %s do not serialize; archiving each run on its own", name)
-        refs = {}
+        objects = []
         for o in with_payload:
             try:
-                refs[o.run_id] = self.outbox.enqueue("decision-payloads", [f"batch={o.run_id}-{o.run_id}"],
-                                                     payloads.pack({o.run_id: o.payload}))
+                objects.append((f"batch={o.run_id}-{o.run_id}", [o.run_id], payloads.pack({o.run_id: o.payload})))
             except (TypeError, ValueError, orjson.JSONEncodeError) as error:
                 o.status, o.error, o.gates, o.fill = "failed", f"payload not archivable: {_one_line(error)}", None, None
-        return refs
+        return objects
 
     def flush_payloads(self, wait: bool = False) -> int:
         """Archive the deferred payloads as one object, compressed on a thread while the next ticks run: their
@@ -530,18 +558,18 @@ class DecisionRuntime:
         if self._deferred:
             ids, body = sorted(self._deferred), payloads.join(self._deferred)
             self._deferred.clear()
-            self._compressing = ids, _COMPRESSOR.submit(Archive.prepare, "decision-payloads",
-                                                        [f"batch={ids[0]}-{ids[-1]}"], body)
+            self._compressing = ids, _COMPRESSOR.submit(self._write_object, f"batch={ids[0]}-{ids[-1]}", body)
         return count + (self._point_payloads() if wait else 0)
 
     def _point_payloads(self) -> int:
-        """Keep the last flush's compressed object in the outbox and point its runs at it."""
+        """Record the last flush's object (written by now) in the outbox and point its runs at it."""
         if self._compressing is None:
             return 0
         ids, future = self._compressing
         self._compressing = None
-        ref = self.outbox.keep(*future.result())
+        ref = future.result()
         with transaction(self.conn):
+            self.outbox.record(ref)
             self.conn.executemany("UPDATE decision_runs SET payload_key = ?, payload_sha256 = ? WHERE run_id = ?",
                                   [(ref.key, ref.sha256, run_id) for run_id in ids])
         return len(ids)
@@ -612,6 +640,7 @@ class DecisionRuntime:
         (gates, fill); proposals of `concurrent` engines (model calls) run on a pool of threads, bounded per
         model by the engine; every BATCH outcomes are recorded in one transaction, here, and their payloads
         dropped (memory stays flat in the size of the tick)."""
+        _freeze_heap_once()
         report = TickReport(due=len(due), skipped=dict(self.skipped))
         if not (self._rules and self.stored_history):  # the exchange's rules: once per pass, or once over history
             self._rules = load_asset_rules(self.conn)
@@ -626,19 +655,29 @@ class DecisionRuntime:
         work = resumed + claimed
         done: list[Outcome] = []
 
-        def flush(final: bool = False) -> None:
-            while len(done) >= BATCH or (final and done):
-                batch = done[:BATCH]
-                del done[:BATCH]
-                lost = set(self.record(batch))
+        staged: list[_Staged] = []  # a batch whose archive object is prepared while the next batch is decided
+
+        def land() -> None:
+            while staged:
+                batch = staged.pop(0)
+                lost = set(self._land(batch))
                 report.lost += sorted(lost)
-                batch = [o for o in batch if o.run_id not in lost]
-                for o in batch:
+                kept = [o for o in batch.outcomes if o.run_id not in lost]
+                for o in kept:
                     o.payload, o.snapshot = {}, None  # archived and recorded: nothing keeps them
                     report.cost_micro += (o.proposal.cost_micro or 0) if o.proposal else 0
-                report.outcomes += batch
+                report.outcomes += kept
                 if on_batch:
-                    on_batch(batch)
+                    on_batch(kept)
+
+        def flush(final: bool = False) -> None:
+            while len(done) >= BATCH or (final and done):
+                batch = self._stage(done[:BATCH])
+                del done[:BATCH]
+                land()
+                staged.append(batch)
+            if final:
+                land()
 
         with self._heartbeat(bool(work)), ThreadPoolExecutor(self.max_workers, "decision-engine") as pool:
             pending: dict[Future, Prepared] = {}
@@ -651,6 +690,8 @@ class DecisionRuntime:
                     done.append(self.conclude(pending.pop(future), future.result()))
 
             for claim in work:
+                if staged and claim.due.clone_id in staged[0].ordered:
+                    land()  # the clone's account and orders change with the batch: its next run reads them after
                 prepared = self.prepare(claim.run_id, claim.due, claim.attempt)
                 if isinstance(prepared, Outcome):
                     done.append(prepared)
@@ -699,6 +740,18 @@ class DecisionRuntime:
 
     def tick(self, clone_ids: Iterable[int] | None = None, coin: str | None = None, force: bool = False) -> TickReport:
         return self.run(self.due(clone_ids, coin, force))
+
+
+_HEAP_FROZEN = threading.Event()
+
+
+def _freeze_heap_once() -> None:
+    """Before a process's first pass, take what is alive then (modules, Dagster's definitions, the universe) out
+    of the garbage collector's generations (`gc.freeze`): a pass's collections then scan only what passes make,
+    not a heap of hundreds of MB (they were a third of a pass, and its jitter)."""
+    if not _HEAP_FROZEN.is_set():
+        _HEAP_FROZEN.set()
+        gc.freeze()
 
 
 _COMPRESSOR = ThreadPoolExecutor(1, "payload-compressor")  # zlib lets go of the GIL: it runs beside the ticks
