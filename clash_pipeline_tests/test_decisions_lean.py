@@ -54,13 +54,17 @@ def test_a_payload_object_stores_shared_parts_once_and_reads_back_each_run_exact
               "channels": {"hyperliquid.candles": {"reads": {"candles": {"columns": ["t"], "rows": [[1]]}}}},
               "empty": []}
     other = {**packet, "prompt_id": "b"}  # the same read, another prompt block: its own context
-    bounds = {"max_leverage": 5}
-    body = payloads.pack({7: {"context": packet, "bounds": bounds, "reason": "x"},
-                          8: {"context": packet, "bounds": bounds}, 9: {"context": other, "bounds": bounds}})
+    bounds, controls = {"max_leverage": 5}, {"cooldown_s": 60}
+    gate_inputs = [{"coin": coin, "controls": controls} for coin in ("BTC", "ETH", "SOL")]
+    body = payloads.pack({7: {"context": packet, "bounds": bounds, "gate_input": gate_inputs[0], "reason": "x"},
+                          8: {"context": packet, "bounds": bounds, "gate_input": gate_inputs[1]},
+                          9: {"context": other, "bounds": bounds, "gate_input": gate_inputs[2]}})
     assert len(orjson.loads(body)["shared"]) == 3  # two contexts and the bounds, each once
-    for run_id, context in ((7, packet), (8, packet), (9, other)):
+    for run_id, context, gate_input in ((7, packet, gate_inputs[0]), (8, packet, gate_inputs[1]),
+                                        (9, other, gate_inputs[2])):
         read = payloads.run_payload(body, run_id)
         assert orjson.dumps(read["context"]) == orjson.dumps(context) and read["bounds"] == bounds
+        assert read["gate_input"] == gate_input
     assert payloads.run_payload(body, 7)["reason"] == "x" and payloads.run_payload(body, 10) is None
     assert payloads.run_payload(orjson.dumps({"7": {"reason": "older object"}}), 7) == {"reason": "older object"}
     assert payloads.run_payload(payloads.join({3: orjson.dumps({"reason": "r"})}), 3) == {"reason": "r"}

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
 
 from clash_pipeline.decisions.action import Action
 from clash_pipeline.market.exchange_rules import (
@@ -226,12 +227,18 @@ def _controls_json(controls: ExecutionControls) -> dict:
     return found[1]
 
 
+@lru_cache(maxsize=4096)
+def _rules_json(rules: AssetRules) -> dict:
+    """An asset's exchange rules as JSON-able data, once per rules (shared read-only, as `_controls_json`)."""
+    return {**vars(rules), "margin_tiers": [list(t) for t in rules.margin_tiers]}
+
+
 def gate_input_to_dict(gi: GateInput) -> dict:
     """A gate input as JSON-able data (archived with each run, so `clash replay` can re-derive the verdict)."""
     data = {name: getattr(gi, name) for name in _GATE_INPUT_FIELDS}
     data["action"] = gi.action.model_dump(mode="json") if gi.action else None
     data["controls"] = _controls_json(gi.controls)
-    data["rules"] = {**vars(gi.rules), "margin_tiers": [list(t) for t in gi.rules.margin_tiers]} if gi.rules else None
+    data["rules"] = _rules_json(gi.rules) if gi.rules else None
     data["position_size"] = str(gi.position_size)
     return data
 

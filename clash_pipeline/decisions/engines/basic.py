@@ -19,6 +19,7 @@ from clash_pipeline.decisions.engines import EngineRequest, Proposal, register
 
 MOMENTUM_LOOKBACK = 12
 THRESHOLD = 0.3
+HOLD_REPLY = HOLD.model_dump_json()  # the reply every hold proposal carries
 
 
 @register("hold")
@@ -29,7 +30,7 @@ class HoldEngine:
         pass
 
     def propose(self, request: EngineRequest) -> Proposal:
-        return Proposal(HOLD, "ok", HOLD.model_dump_json())
+        return Proposal(HOLD, "ok", HOLD_REPLY)
 
 
 def _clip(value: float) -> float:
