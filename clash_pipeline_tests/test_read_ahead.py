@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from clash_pipeline.memory.db import open_memory
+from clash_pipeline.paper.market import last_price
 from clash_pipeline.strategy.plan import channel_reads
 from clash_pipeline.strategy.reads import ReadAhead, SqlReader
 from clash_pipeline.timeutil import DAY_MS, HOUR_MS
@@ -58,4 +59,35 @@ def test_read_ahead_serves_what_each_read_reads(tmp_path_factory, candles, mids,
         for read in READS:
             assert ahead.rows(read, tick) == direct.rows(read, tick), (read.label, tick - T0)
             assert ahead.newest(read, tick) == direct.newest(read, tick), (read.label, tick - T0)
+    conn.close()
+
+
+# The last price as one query (how it was read before it went through the readers): the reference.
+LAST_PRICE = (
+    "SELECT price, known FROM (SELECT * FROM (SELECT mid AS price, ts_ms AS known FROM hl_mids WHERE coin = ? AND "
+    "ts_ms <= ? ORDER BY ts_ms DESC LIMIT 1) UNION ALL SELECT * FROM (SELECT close, open_ms + 60000 FROM hl_candles "
+    "WHERE coin = ? AND interval = '1m' AND open_ms <= ? ORDER BY open_ms DESC LIMIT 1)) ORDER BY known DESC LIMIT 1")
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(mids=stamps, minutes=stamps, steps=st.lists(st.sampled_from([0, 60_000, STEP, 7 * 60_000 + 1, -STEP]),
+                                                   min_size=1, max_size=60))
+def test_the_last_price_is_the_newer_of_mid_and_closed_candle_direct_or_read_ahead(tmp_path_factory, mids, minutes,
+                                                                                   steps):
+    conn = open_memory(tmp_path_factory.mktemp("price") / "m.sqlite")
+    conn.executemany("INSERT INTO hl_mids VALUES ('BTC', ?, ?)", [(t, 1 + t % 89) for t in mids])
+    conn.executemany("INSERT INTO hl_candles VALUES ('BTC', '1m', ?, ?, 1, 2, 0.5, ?, 10, 3)",
+                     [(t, t + 59_999, 100 + t % 83) for t in dict.fromkeys(t - t % 60_000 for t in minutes)])
+    ahead, tick = ReadAhead(conn, HOUR_MS), T0 + DAY_MS // 2
+    for step in steps:
+        tick += step
+        row = conn.execute(LAST_PRICE, ("BTC", tick, "BTC", tick - 60_000)).fetchone()
+        mid = conn.execute("SELECT MAX(ts_ms) FROM hl_mids WHERE ts_ms <= ?", (tick,)).fetchone()[0]
+        candle = conn.execute("SELECT MAX(open_ms) + 60000 FROM hl_candles WHERE open_ms <= ?", (tick - 60_000,)
+                              ).fetchone()[0]
+        found = last_price(conn, "BTC", tick)
+        assert (found is None) == (row is None)
+        if row is not None and mid != candle:  # (a mid and a candle as new: the query's pick is not defined)
+            assert float(found) == row[0], tick - T0
+        assert last_price(ahead, "BTC", tick) == last_price(conn, "BTC", tick), tick - T0
     conn.close()

@@ -179,7 +179,10 @@ class DecisionRuntime:
                  prices: PriceTable | None = None, read_ahead_ms: int | None = None) -> None:
         self.conn, self.outbox, self.clock, self.bounds = conn, outbox, clock, bounds
         # one drawdown stop (the gate's bound and the mark's stop) and one fill config, for every order and mark
-        self.fills, self.broker = fills, Broker(conn, fills, Decimal(str(bounds.drawdown_stop_pct)))
+        # backtests: history does not move under them, so packets and prices are read ahead in windows
+        self.stored_history = read_ahead_ms is not None
+        self.reader = ReadAhead(conn, read_ahead_ms) if read_ahead_ms else SqlReader(conn)
+        self.fills, self.broker = fills, Broker(conn, fills, Decimal(str(bounds.drawdown_stop_pct)), self.reader)
         self.cadence = cadence  # a backtest's cadence overrides the prompt blocks' own
         self._bounds, self._fill_config = dataclasses.asdict(bounds), fills.as_dict()  # archived with every run
         self.engine_settings = engine_settings or {}
@@ -192,9 +195,6 @@ class DecisionRuntime:
         self._compressing: tuple[list[int], Future] | None = None  # the last flush's object, being compressed
         self.heartbeat = heartbeat  # off only where no other worker can hold this context's runs (a backtest)
         self._packets: OrderedDict[tuple, dict] = OrderedDict()
-        # backtests: history does not move under them, so packets are read ahead in windows of `read_ahead_ms`
-        self.stored_history = read_ahead_ms is not None
-        self.reader = ReadAhead(conn, read_ahead_ms) if read_ahead_ms else SqlReader(conn)
         self.prices = prices or PriceTable()  # token usage to USD, per model
         self._spent: dict[tuple[int, int], int] = {}  # (clone, UTC day) -> model spend in micro-USD
         self._pass_reads: dict[tuple | str, object] = {}
@@ -419,7 +419,7 @@ class DecisionRuntime:
         """The book an order of this pass fills against, read once per asset and tick (orders of many clones in one
         asset fill against the same snapshot, as they read the same packet)."""
         if ("snapshot", coin, tick_ms) not in self._pass_reads:
-            self._pass_reads["snapshot", coin, tick_ms] = snapshot(self.conn, coin, tick_ms)
+            self._pass_reads["snapshot", coin, tick_ms] = snapshot(self.conn, coin, tick_ms, self.reader)
         return self._pass_reads["snapshot", coin, tick_ms]
 
     def _account_state(self, d: Due, starting_usd: float) -> dict:

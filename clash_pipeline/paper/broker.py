@@ -27,6 +27,7 @@ from clash_pipeline.paper.positions import (
     shown_price,
     to_micro,
 )
+from clash_pipeline.strategy.reads import SqlReader
 from clash_pipeline.timeutil import HOUR_MS
 
 DEFAULT_EQUITY_USD = Decimal(10_000)
@@ -44,8 +45,9 @@ class MarkResult:
 
 class Broker:
     def __init__(self, conn: sqlite3.Connection, config: FillConfig = FillConfig(),
-                 drawdown_stop_pct: Decimal = DRAWDOWN_STOP_PCT) -> None:
+                 drawdown_stop_pct: Decimal = DRAWDOWN_STOP_PCT, reader: SqlReader | None = None) -> None:
         self.conn, self.config, self.drawdown_stop_pct = conn, config, drawdown_stop_pct
+        self.reader = reader or SqlReader(conn)  # how prices are read (a backtest's read-ahead)
         self._leverage: dict[str, int] = {}
         self._accounts: dict[tuple[int, str], int] = {}  # accounts seen committed (never those opened just now)
         self._prices: tuple[int, dict[str, Decimal | None]] = (0, {})  # the last prices of one time, by coin
@@ -149,7 +151,7 @@ class Broker:
         if at != as_of:
             self._prices = at, prices = as_of, {}
         if coin not in prices:
-            prices[coin] = last_price(self.conn, coin, as_of)
+            prices[coin] = last_price(self.reader, coin, as_of)
         return prices[coin]
 
     def _mark_one(self, account_id: int, as_of: int) -> MarkResult:
@@ -222,10 +224,10 @@ class Broker:
     def _close(self, account_id: int, position: Position, cause: str, as_of: int) -> str:
         """Close a position at market through the fill model (reduce-only); a liquidation closes at the mark."""
         side = "sell" if position.size > 0 else "buy"
-        snap = snapshot(self.conn, position.coin, as_of)
+        snap = snapshot(self.conn, position.coin, as_of, self.reader)
         fill = fill_order(OrderSpec(side, abs(position.size), "market"), snap, self.config)
         if fill.status not in ("filled", "partial") or cause == "liquidation":
-            mark = last_price(self.conn, position.coin, as_of) or position.entry
+            mark = self.last_price(position.coin, as_of) or position.entry
             fill = Fill("filled", abs(position.size), mark, "taker",
                         abs(position.size) * mark * self.config.fee_rate(snap.kind, "taker"),
                         source="mid_fallback", notes=[f"{cause}: closed at the mark {mark}"])
@@ -256,7 +258,7 @@ class Broker:
             for hour, rate in self.conn.execute(
                     "SELECT hour_ms, funding_rate FROM hl_funding_history WHERE coin = ? AND hour_ms > ? AND hour_ms <= ? "
                     "ORDER BY hour_ms", (coin, funded_to, last_hour)):
-                oracle = oracle_price(self.conn, coin, hour)
+                oracle = oracle_price(self.conn, coin, hour, self.reader)
                 if oracle is None:
                     continue
                 amount = funding_payment(position, oracle, dec(rate))
