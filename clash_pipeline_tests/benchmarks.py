@@ -413,7 +413,7 @@ def bench_model_tick(folder: Path, clones: int = 100, delay_s: float = 0.3) -> N
 
 
 TICK_RSS_SCRIPT = """
-import resource, sys, time
+import sys, time
 from pathlib import Path
 from clash_pipeline.archive.archive import Archive
 from clash_pipeline.archive.outbox import Outbox
@@ -425,7 +425,11 @@ conn = open_memory(folder / "rss.sqlite")
 runtime = DecisionRuntime(conn, Outbox(folder / "outbox-rss", conn, Archive(LocalStore(folder / "a"))), clock=lambda: now)
 start = time.perf_counter()
 report = runtime.tick()
-print(len(report.outcomes), time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+elapsed = time.perf_counter() - start
+# This process's own peak (VmHWM): ru_maxrss would count the parent's RSS at the spawn too (Linux carries it
+# across exec), so a bench run after others would read the parent's size.
+peak_kb = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+print(len(report.outcomes), elapsed, peak_kb)
 """
 
 

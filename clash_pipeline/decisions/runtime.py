@@ -751,6 +751,7 @@ def _freeze_heap_once() -> None:
     not a heap of hundreds of MB (they were a third of a pass, and its jitter)."""
     if not _HEAP_FROZEN.is_set():
         _HEAP_FROZEN.set()
+        gc.collect()  # what is garbage already goes first: a frozen object is never collected
         gc.freeze()
 
 
