@@ -102,19 +102,7 @@ def _writing(conn: sqlite3.Connection) -> AbstractContextManager:
 
 def create_order(conn: sqlite3.Connection, order: NewOrder, ts_ms: int) -> int:
     """The order (open) and its `order_created` event; a second call for the same run returns the same order."""
-    with _writing(conn):
-        row = conn.execute(
-            "INSERT INTO orders (run_id, clone_id, coin, side, size, price, order_type, reduce_only, take_profit, "
-            "stop_loss, client_order_id, status, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (run_id) DO NOTHING RETURNING order_id",
-            (order.run_id, order.clone_id, order.coin, str(order.side), str(order.size), _text(order.price),
-             str(order.order_type), int(order.reduce_only), _text(order.take_profit), _text(order.stop_loss),
-             order.client_order_id, str(OPEN), ts_ms)).fetchone()
-        if row is None:
-            return conn.execute("SELECT order_id FROM orders WHERE run_id = ?", (order.run_id,)).fetchone()[0]
-        conn.execute("INSERT INTO execution_events (run_id, order_id, kind, detail, created_ms) VALUES (?, ?, ?, ?, ?) "
-                     "ON CONFLICT DO NOTHING", (order.run_id, row[0], str(EventKind.CREATED), order.describe(), ts_ms))
-        return row[0]
+    return _place(conn, order, [], ts_ms)
 
 
 def load(conn: sqlite3.Connection, order_id: int) -> Order:
@@ -181,11 +169,15 @@ def apply_fill(conn: sqlite3.Connection, order_id: int, fill_status: FillStatus,
 def place_filled(conn: sqlite3.Connection, order: NewOrder, fill_status: FillStatus, detail: str,
                  unfilled: Decimal, ts_ms: int) -> int:
     """A new paper order and what the fill model made of it, at once: `create_order` then `apply_fill` (the same
-    machine, the same rows) in two statements, the order written in the status its events lead to. A second call
-    for the same run returns the same order and writes nothing."""
-    events = [(EventKind.CREATED, order.describe()), *_fill_events(fill_status, detail, unfilled)]
+    machine, the same rows) in two statements. A second call for the same run returns the same order and writes
+    nothing."""
+    return _place(conn, order, _fill_events(fill_status, detail, unfilled), ts_ms)
+
+
+def _place(conn: sqlite3.Connection, order: NewOrder, events: list[tuple[EventKind, str]], ts_ms: int) -> int:
+    """A new order in the status `events` lead it to from open, with `order_created` and those events."""
     status = OPEN
-    for event, _ in events[1:]:
+    for event, _ in events:
         status = TRANSITIONS[status, event]
     with _writing(conn):
         row = conn.execute(
@@ -199,7 +191,8 @@ def place_filled(conn: sqlite3.Connection, order: NewOrder, fill_status: FillSta
             return conn.execute("SELECT order_id FROM orders WHERE run_id = ?", (order.run_id,)).fetchone()[0]
         conn.executemany("INSERT INTO execution_events (run_id, order_id, kind, detail, created_ms) VALUES "
                          "(?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                         [(order.run_id, row[0], str(event), text, ts_ms) for event, text in events])
+                         [(order.run_id, row[0], str(event), text, ts_ms)
+                          for event, text in [(EventKind.CREATED, order.describe()), *events]])
         return row[0]
 
 
