@@ -1,8 +1,10 @@
 """Backtests: a clone over stored history through the same code path as live paper trading (packets as of each
 tick, the same engine, gates and fill model, marks after each tick), in their own account context
-`backtest:<id>`. Reproducible bit for bit: the result hash covers the equity curve and every fill. Payloads are
-archived one object per `ARCHIVE_EVERY_TICKS` ticks (a backtest killed in between leaves its last runs without
-a payload: run it again, it is reproducible)."""
+`backtest:<id>`. Reproducible bit for bit: the result hash covers the equity curve and every fill. A day of
+ticks (`ARCHIVE_EVERY_TICKS`, at most `COMMIT_EVERY` decisions) commits at once, and its payloads are archived as
+one object, compressed while the next day runs: a backtest killed midway keeps its committed days (the last of
+them may lack its payload object; run it again, it is reproducible). Over stored history, packets and prices are
+read a day ahead per read (`strategy/reads.py`)."""
 
 from __future__ import annotations
 
