@@ -10,7 +10,6 @@ The exchange's own rules bind too: a spot pair is long-only at leverage 1; an is
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
@@ -212,7 +211,6 @@ def _bracket(value: float | None, rules: AssetRules, up: bool) -> Decimal | None
     return None if value is None else round_price(dec(value), rules.kind, rules.sz_decimals, up=up)
 
 
-_GATE_INPUT_FIELDS = tuple(f.name for f in dataclasses.fields(GateInput))
 _CONTROLS: dict[int, tuple[ExecutionControls, dict]] = {}  # by identity, the object held: its id stays its own
 
 
@@ -235,7 +233,7 @@ def _rules_json(rules: AssetRules) -> dict:
 
 def gate_input_to_dict(gi: GateInput) -> dict:
     """A gate input as JSON-able data (archived with each run, so `clash replay` can re-derive the verdict)."""
-    data = {name: getattr(gi, name) for name in _GATE_INPUT_FIELDS}
+    data = dict(vars(gi))  # every field (a plain dataclass: its fields are its attributes)
     data["action"] = gi.action.model_dump(mode="json") if gi.action else None
     data["controls"] = _controls_json(gi.controls)
     data["rules"] = _rules_json(gi.rules) if gi.rules else None

@@ -299,8 +299,7 @@ class DecisionRuntime:
                                 "AND context_label = ?", (self.clock(), self.worker, self.context)).rowcount
 
     def _prompt_engine(self, d: Due) -> tuple[str, str | None]:
-        _, blocks = self._plans(d.clone_id, d.version)
-        prompt = blocks[d.prompt_id]
+        prompt = self._view(d.clone_id, d.version).blocks[d.prompt_id]
         return prompt.engine, prompt.model
 
     # -- deciding ---------------------------------------------------------------------------------------------
@@ -611,8 +610,8 @@ class DecisionRuntime:
     def _write_order(self, o: Outcome, stamp: int) -> None:
         """A decided run's account (opened on its first decision), and its order, fill and events if it traded."""
         p, d = o.proposal, o.due
-        starting = self._view(d.clone_id, d.version).clone.account_size_usd
-        account_id = self.broker.account(d.clone_id, self.context, d.tick_ms, dec(starting))
+        account_id = self.broker.account(d.clone_id, self.context, d.tick_ms,
+                                         self._view(d.clone_id, d.version).clone.account_size_usd)
         if o.status == "ordered":
             self._clone_reads.pop(d.clone_id, None)  # its account, positions and recent orders change
             order, fill = o.gates.order, o.fill

@@ -53,7 +53,8 @@ class Broker:
         self._prices: tuple[int, dict[str, Decimal | None]] = (0, {})  # the last prices of one time, by coin
 
     # -- accounts ---------------------------------------------------------------------------------------------
-    def account(self, clone_id: int, context: str, ts_ms: int, starting_usd: Decimal = DEFAULT_EQUITY_USD) -> int:
+    def account(self, clone_id: int, context: str, ts_ms: int,
+                starting_usd: Decimal | float = DEFAULT_EQUITY_USD) -> int:
         """The account of a clone in a run context, opened with its deposit on first use (caller's transaction)."""
         if (clone_id, context) in self._accounts:
             return self._accounts[clone_id, context]
@@ -62,6 +63,7 @@ class Broker:
         if row:  # remembered only once read back: an account opened in a transaction that rolls back is not
             self._accounts[clone_id, context] = row[0]
             return row[0]
+        starting_usd = dec(starting_usd)
         amount = to_micro(starting_usd)
         account_id = self.conn.execute(
             "INSERT INTO paper_accounts (clone_id, context_label, starting_micro, balance_micro, peak_equity_micro, "
