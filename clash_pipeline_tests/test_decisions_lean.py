@@ -68,3 +68,16 @@ def test_a_payload_object_stores_shared_parts_once_and_reads_back_each_run_exact
     assert payloads.run_payload(body, 7)["reason"] == "x" and payloads.run_payload(body, 10) is None
     assert payloads.run_payload(orjson.dumps({"7": {"reason": "older object"}}), 7) == {"reason": "older object"}
     assert payloads.run_payload(payloads.join({3: orjson.dumps({"reason": "r"})}), 3) == {"reason": "r"}
+
+
+def test_a_forked_child_compresses_payloads_on_a_thread_of_its_own():
+    import os
+
+    from clash_pipeline.decisions import runtime as rt
+
+    assert rt._COMPRESSOR.submit(lambda: "parent").result(timeout=5) == "parent"  # the parent's thread is up
+    pid = os.fork()
+    if pid == 0:  # the child: a compressor that answers (the parent's thread is not in this process)
+        os._exit(0 if rt._COMPRESSOR.submit(lambda: "child").result(timeout=5) == "child" else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

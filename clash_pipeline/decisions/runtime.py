@@ -757,6 +757,15 @@ def _freeze_heap_once() -> None:
 _COMPRESSOR = ThreadPoolExecutor(1, "payload-compressor")  # zlib lets go of the GIL: it runs beside the ticks
 
 
+def _new_compressor() -> None:
+    """A forked child gets a compressor of its own (the parent's thread does not exist in it)."""
+    global _COMPRESSOR
+    _COMPRESSOR = ThreadPoolExecutor(1, "payload-compressor")
+
+
+os.register_at_fork(after_in_child=_new_compressor)
+
+
 def load_asset_rules(conn: sqlite3.Connection) -> dict[str, AssetRules]:
     """Every asset's exchange rules (lot, leverage, isolated-only, margin tiers), in two reads."""
     tiers: dict[tuple[str, int], list[tuple[float, int]]] = {}
