@@ -198,3 +198,23 @@ def test_archive_cli_ls_get_verify(tmp_path, monkeypatch, capsys):
     assert "1 corrupt" in capsys.readouterr().out
     assert main(["archive", "drain"]) == 0
     assert "drained 0 objects" in capsys.readouterr().out
+
+
+def test_the_drain_sweeps_local_files_no_pending_row_points_at_once_they_are_an_hour_old(tmp_path):
+    """An object written for a batch whose rows never committed (its process was killed in between), and a
+    half-written temporary file, are removed an hour on; pending objects and young files are kept."""
+    conn = open_memory(tmp_path / "memory.sqlite")
+    outbox = Outbox(tmp_path / "outbox", conn, Archive(LocalStore(tmp_path / "archive")))
+    kept = outbox.enqueue("decision-payloads", ["batch=1-1"], b"recorded")
+    orphan = outbox.write(*Archive.prepare("decision-payloads", ["batch=2-2"], b"never recorded"))
+    young = outbox.write(*Archive.prepare("decision-payloads", ["batch=3-3"], b"about to be recorded"))
+    temporary = tmp_path / "outbox" / "decision-payloads" / ".tmp-half"
+    temporary.write_bytes(b"half")
+    old = time.time() - 2 * 3600
+    for path in (tmp_path / "outbox" / kept.key, tmp_path / "outbox" / orphan.key, temporary):
+        os.utime(path, (old, old))
+    assert outbox.sweep() == 2
+    assert not (tmp_path / "outbox" / orphan.key).exists() and not temporary.exists()
+    assert outbox.read(kept.key) == b"recorded" and (tmp_path / "outbox" / young.key).exists()
+    result = outbox.drain()
+    assert (result.uploaded, result.pending, result.swept) == (1, 0, 0)

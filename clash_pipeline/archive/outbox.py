@@ -2,7 +2,8 @@
 
 `enqueue` prepares an object (compress, hash, key), writes it to `<folder>/<key>` with an atomic rename and
 fsync, and records it `archive_pending`; it never touches the store. `drain` uploads pending objects in
-creation order, marks each `archived` in its own transaction, then deletes the local copy. A drain killed at
+creation order, marks each `archived` in its own transaction, then deletes the local copy; it also sweeps local
+files no pending row points at after an hour (their writer stopped before recording them). A drain killed at
 any point leaves each object either pending (uploaded again: a no-op for a content-addressed key) or archived.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,11 +22,15 @@ from clash_pipeline.memory.db import transaction
 from clash_pipeline.timeutil import now_ms
 
 
+ORPHAN_AGE_S = 3600  # a local file no pending row points at, this old: its writer stopped before recording it
+
+
 @dataclass
 class DrainResult:
     uploaded: int = 0
     pending: int = 0
     errors: list[str] = field(default_factory=list)
+    swept: int = 0  # local files no pending row pointed at, removed
 
 
 class Outbox:
@@ -104,4 +110,21 @@ class Outbox:
             result.uploaded += 1
         (result.pending,) = self.conn.execute(
             "SELECT COUNT(*) FROM archive_objects WHERE status = 'archive_pending'").fetchone()
+        result.swept = self.sweep()
         return result
+
+    def sweep(self, older_than_s: float = ORPHAN_AGE_S) -> int:
+        """Remove local files that no pending row points at once they are `older_than_s` old: an object written
+        for a batch whose rows never committed (its process was killed in between), a half-written temporary
+        file. Younger ones may still be about to be recorded. The number removed."""
+        if not self.folder.is_dir():
+            return 0
+        pending = {key for (key,) in self.conn.execute(
+            "SELECT key FROM archive_objects WHERE status = 'archive_pending'")}
+        cutoff, swept = time.time() - older_than_s, 0
+        for path in self.folder.rglob("*"):
+            if path.is_file() and path.relative_to(self.folder).as_posix() not in pending \
+                    and path.stat().st_mtime < cutoff:
+                path.unlink(missing_ok=True)
+                swept += 1
+        return swept

@@ -197,9 +197,10 @@ def cmd_archive(args: argparse.Namespace) -> int:
     result = Outbox(settings.outbox_dir, open_memory(settings.memory_path), archive).drain()
     for error in result.errors:
         print(error, file=sys.stderr)
-    print(json.dumps({"uploaded": result.uploaded, "pending": result.pending, "errors": [str(e) for e in result.errors],
-                      "store": archive.store.describe()}, indent=2) if args.json else
-          f"drained {result.uploaded} objects to {archive.store.describe()}; {result.pending} still pending")
+    print(json.dumps({"uploaded": result.uploaded, "pending": result.pending, "swept": result.swept,
+                      "errors": [str(e) for e in result.errors], "store": archive.store.describe()}, indent=2)
+          if args.json else f"drained {result.uploaded} objects to {archive.store.describe()}; {result.pending} still "
+          f"pending" + (f"; swept {result.swept} local files no row pointed at" if result.swept else ""))
     return 1 if result.errors else 0
 
 

@@ -20,7 +20,8 @@ def archive_outbox_drain(
     for error in result.errors:
         context.log.warning(error)
     return dg.MaterializeResult(
-        metadata={"uploaded": result.uploaded, "pending": result.pending, "store": archive.get_archive().store.describe(),
+        metadata={"uploaded": result.uploaded, "pending": result.pending, "swept": result.swept,
+                  "store": archive.get_archive().store.describe(),
                   "errors": dg.MetadataValue.json(result.errors)},
         check_results=[dg.AssetCheckResult(check_name="outbox_empty", passed=result.pending == 0,
                                            severity=dg.AssetCheckSeverity.WARN, metadata={"pending": result.pending})],
