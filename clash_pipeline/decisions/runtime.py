@@ -493,7 +493,9 @@ class DecisionRuntime:
     def _land(self, staged: _Staged) -> list[int]:
         """Record a staged batch once its object is written: the object's outbox row and every run's rows in one
         transaction; if that fails, each run on its own. The runs another worker holds now (not recorded)."""
-        refs = {run_id: ref for run_ids, future in staged.objects for ref in [future.result()] for run_id in run_ids}
+        refs = {}
+        for run_ids, future in staged.objects:
+            refs.update(dict.fromkeys(run_ids, future.result()))
         outcomes, stamp = staged.outcomes, self.clock()
         if not outcomes:
             return []
