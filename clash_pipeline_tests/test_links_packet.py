@@ -58,7 +58,7 @@ def test_a_linked_stablecoin_reaches_the_packet_with_the_link_and_its_reason(mem
     assert [row[stable["columns"].index("symbol")] for row in stable["rows"]] == ["USDT"]
     links = next(ch["reads"]["links"] for name, ch in packet["channels"].items() if name.startswith("defillama."))
     assert ["stablecoin", "USDT", "stablecoin symbol=USDT (as USDT, curated same_as)"] in \
-        [row[1:] for row in links["rows"]]
+        [list(row[1:]) for row in links["rows"]]
 
 
 def test_polymarket_links_cover_the_universe_and_say_why(memory):

@@ -185,7 +185,7 @@ def test_the_packet_budget_drops_the_oldest_rows(universe_memory):
                          Universe.load(conn)).asset_plans()[0]
     packet = build_packet(conn, plan, t, budget_bytes=200)
     mids = packet["channels"]["hyperliquid.mids"]
-    assert mids["truncated_rows"] > 0 and mids["reads"]["mids"]["rows"][-1] == [t, 0.0]  # newest kept
+    assert mids["truncated_rows"] > 0 and tuple(mids["reads"]["mids"]["rows"][-1]) == (t, 0.0)  # newest kept
     assert len(json.dumps(mids["reads"], separators=(",", ":"))) <= 200
 
 

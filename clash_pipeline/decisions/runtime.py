@@ -2,12 +2,15 @@
 
 - Due: for each active clone, prompt block and enabled asset, the cadence tick that contains `now` (or `now`
   itself when forced). A run is keyed (clone, strategy, asset, tick, context): a second worker, or a retry,
-  cannot create another for the same key (the INSERT is the claim).
+  cannot create another for the same key (the INSERT is the claim). A model-backed run is claimed (a `running`
+  row) before its engine is asked; a pure engine's run (hold, rules: cheap and deterministic) is decided first
+  under a reserved run id, and its one INSERT, of the finished run, is its claim: if another worker recorded the
+  key first, this one writes nothing of it.
 - Decide: the packet as of the tick, the assembled prompt, the engine's proposal, the gates.
 - Record: the payloads (context, prompt, reply, reason) go to the archive outbox as one object per batch; the
   action, every gate verdict, the dry-run order and its ledger events, and the run's final state are written in
-  one transaction per batch. A crash before that leaves the run `running`: the next pass takes it over once
-  its lease has run out and finishes it (or marks it failed after three attempts): never a half-written order.
+  one transaction per batch. A crash before that leaves a claimed run `running` (a pure one unwritten, due
+  again): the next pass takes it over once its lease has run out and finishes it (or marks it failed after three attempts): never a half-written order.
 - Leases: a claim holds for `lease_ms` after its last heartbeat; while a pass works, a background thread renews
   the leases of every run this worker holds (every `lease_ms / 3`), so a slow model call never loses one. A run
   is recorded only by the claim that holds it (worker and attempt, still `running`): a run another worker took
@@ -31,7 +34,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -87,11 +90,14 @@ class Due:
 
 @dataclass(frozen=True)
 class Claim:
-    """A run this worker holds: its id, its key and the attempt that took it (the lease token)."""
+    """A run this worker holds: its id, its key and the attempt that took it (the lease token). `claimed` False: a
+    pure engine's run, decided before it is claimed (its id reserved; recording it inserts its row, and that INSERT
+    is the claim)."""
 
     run_id: int
     due: Due
     attempt: int = 1
+    claimed: bool = True
 
 
 @dataclass
@@ -107,6 +113,7 @@ class Outcome:
     payload: dict = field(default_factory=dict)
     elapsed_ms: float = 0.0
     attempt: int = 1
+    claimed: bool = True  # its running row exists (claimed, then decided), or recording inserts it (pure)
 
 
 @dataclass
@@ -125,6 +132,7 @@ class Prepared:
     reads: tuple
     budget: tuple[float, float] | None = None  # (spent today, budget) in USD for engines that call a model
     newest_ms: int | None = None  # the packet's newest market data (what freshness is about)
+    claimed: bool = True
 
 
 @dataclass(frozen=True)
@@ -207,6 +215,7 @@ class DecisionRuntime:
         self._engines: dict[str, object] = {}
         self._rules: dict[str, AssetRules] = {}
         self._universe: Universe | None = None  # loaded once per pass for the clones compiled in it
+        self._passes = 0
 
     # -- what is due ------------------------------------------------------------------------------------------
     def _plans(self, clone_id: int, version: int) -> tuple[CompiledGraph, dict]:
@@ -263,6 +272,8 @@ class DecisionRuntime:
     def claim(self, due: list[Due]) -> list[Claim]:
         """Insert a `running` row per due run; only the rows this worker inserted are its to decide (in the write
         transaction, they are the rows past the highest run id before it)."""
+        if not due:
+            return []
         stamp, by_key = self.clock(), {(d.clone_id, d.prompt_id, d.coin, d.tick_ms): d for d in due}
         with transaction(self.conn):
             (before,) = self.conn.execute("SELECT COALESCE(MAX(run_id), 0) FROM decision_runs").fetchone()
@@ -275,6 +286,18 @@ class DecisionRuntime:
             inserted = self.conn.execute("SELECT run_id, clone_id, prompt_id, coin, tick_ms FROM decision_runs "
                                          "WHERE run_id > ? ORDER BY run_id", (before,)).fetchall()
         return [Claim(run_id, by_key[c, p, a, t]) for run_id, c, p, a, t in inserted]
+
+    def reserve_run_ids(self, count: int) -> range:
+        """Ids for runs decided before they are claimed: a block of the table's AUTOINCREMENT sequence, taken in
+        one write (as a database sequence hands out a cached block); every row inserted without an id gets one
+        past it, so a reserved id is this worker's alone."""
+        with transaction(self.conn):
+            self.conn.execute("INSERT INTO sqlite_sequence (name, seq) SELECT 'decision_runs', (SELECT COALESCE("
+                              "MAX(run_id), 0) FROM decision_runs) WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence "
+                              "WHERE name = 'decision_runs')")
+            (last,) = self.conn.execute("UPDATE sqlite_sequence SET seq = seq + ? WHERE name = 'decision_runs' "
+                                        "RETURNING seq", (count,)).fetchone()
+        return range(last - count + 1, last + 1)
 
     def resume_stale(self) -> list[Claim]:
         """Take over runs whose lease ran out (no heartbeat for `lease_ms`: the worker died or hung); fail those
@@ -302,6 +325,14 @@ class DecisionRuntime:
         prompt = self._view(d.clone_id, d.version).blocks[d.prompt_id]
         return prompt.engine, prompt.model
 
+    def _pure(self, d: Due) -> bool:
+        """Whether the run's engine is pure (decided first, claimed by its INSERT); a clone whose graph no longer
+        loads is not (claimed, it then fails with its error)."""
+        try:
+            return bool(getattr(self._engine(self._prompt_engine(d)[0]), "pure", False))
+        except Exception:
+            return False
+
     # -- deciding ---------------------------------------------------------------------------------------------
     def _engine(self, name: str):
         if name not in self._engines:
@@ -309,13 +340,13 @@ class DecisionRuntime:
         return self._engines[name]
 
     def decide(self, run_id: int, d: Due, attempt: int = 1) -> Outcome:
-        """One run, start to end, in this thread."""
+        """One claimed run, start to end, in this thread."""
         prepared = self.prepare(run_id, d, attempt)
         if isinstance(prepared, Outcome):
             return prepared
         return self.conclude(prepared, self._propose(prepared))
 
-    def prepare(self, run_id: int, d: Due, attempt: int = 1) -> Prepared | Outcome:
+    def prepare(self, run_id: int, d: Due, attempt: int = 1, claimed: bool = True) -> Prepared | Outcome:
         """Everything the engine and the gates read from the database (this thread's connection): the packet,
         the account, the gates' inputs. A failed Outcome if any of it fails."""
         started = time.perf_counter()
@@ -332,11 +363,11 @@ class DecisionRuntime:
             budget = (self._spent_usd(d), self.bounds.model_budget_usd_per_day) \
                 if getattr(engine, "needs_model", False) else None
             return Prepared(run_id, d, attempt, started, prompt, engine, plan is not None, request, account, reads,
-                            budget, newest)
+                            budget, newest, claimed)
         except Exception as error:  # a run always ends in a clear state
             log.exception("decision run %s failed", run_id)
             return Outcome(run_id, d, "failed", error=_one_line(error),
-                           elapsed_ms=(time.perf_counter() - started) * 1000, attempt=attempt)
+                           elapsed_ms=(time.perf_counter() - started) * 1000, attempt=attempt, claimed=claimed)
 
     def _propose(self, prepared: Prepared) -> Proposal | BaseException:
         """The engine's proposal (any thread: engines read no database); an error is returned, not raised."""
@@ -392,11 +423,13 @@ class DecisionRuntime:
                        "bounds": self._bounds, "fill_config": self._fill_config,
                        "snapshot": snap.data if snap else None, "fill": fill.as_dict() if fill else None}
             return Outcome(run_id, d, status, proposal, gates, fill, snap, payload=payload,
-                           elapsed_ms=(time.perf_counter() - started) * 1000, attempt=attempt)
+                           elapsed_ms=(time.perf_counter() - started) * 1000, attempt=attempt,
+                           claimed=prepared.claimed)
         except Exception as error:  # a run always ends in a clear state
             log.error("decision run %s failed: %s", run_id, _one_line(error), exc_info=error)
             return Outcome(run_id, d, "failed", error=_one_line(error),
-                           elapsed_ms=(time.perf_counter() - started) * 1000, attempt=attempt)
+                           elapsed_ms=(time.perf_counter() - started) * 1000, attempt=attempt,
+                           claimed=prepared.claimed)
 
     def _packet(self, plan: AssetPlan, tick_ms: int) -> tuple[dict, int | None]:
         """The packet of a plan as of a tick, and the stamp of its newest market data; clones whose plans read the
@@ -518,7 +551,7 @@ class DecisionRuntime:
             except Exception as error:
                 log.exception("recording decision run %s failed", o.run_id)
                 failed = Outcome(o.run_id, o.due, "failed", error=f"recording failed: {_one_line(error)}",
-                                 elapsed_ms=o.elapsed_ms, attempt=o.attempt)
+                                 elapsed_ms=o.elapsed_ms, attempt=o.attempt, claimed=o.claimed)
                 with transaction(self.conn):
                     lost += self._write([failed], {}, stamp)
                 o.status, o.error, o.gates, o.fill = "failed", failed.error, None, None
@@ -576,31 +609,54 @@ class DecisionRuntime:
         return len(ids)
 
     def _write(self, outcomes: list[Outcome], refs: dict[int, object], stamp: int) -> list[int]:
-        """Write runs (the caller's transaction), each only if this worker's claim still holds it: the runs'
-        final state, actions and gate verdicts in one statement each for the batch, then each order. Returns the
-        runs another worker holds now (nothing of them written)."""
+        """Write runs (the caller's transaction), each only if this worker holds it: a claimed run while its claim
+        still holds (this worker and attempt, still running), a pure one if its INSERT is its key's first (another
+        worker may have decided and recorded it first). The runs' final state, actions and gate verdicts in one
+        statement each for the batch, then each order. Returns the runs another worker holds (nothing written)."""
+        claimed, new = [o for o in outcomes if o.claimed], [o for o in outcomes if not o.claimed]
         holding = dict(self.conn.execute(
-            f"SELECT run_id, attempts FROM decision_runs WHERE run_id IN ({','.join('?' * len(outcomes))}) AND "
-            "status = 'running' AND worker = ?", [*(o.run_id for o in outcomes), self.worker]).fetchall())
-        mine = [o for o in outcomes if holding.get(o.run_id) == o.attempt]
-        lost = [o.run_id for o in outcomes if holding.get(o.run_id) != o.attempt]
-        for run_id in lost:
-            log.warning("decision run %s was taken over by another worker: not recorded by %s", run_id, self.worker)
+            f"SELECT run_id, attempts FROM decision_runs WHERE run_id IN ({','.join('?' * len(claimed))}) AND "
+            "status = 'running' AND worker = ?", [*(o.run_id for o in claimed), self.worker]).fetchall()) \
+            if claimed else {}
+        held = {o.run_id for o in claimed if holding.get(o.run_id) == o.attempt}
+        for o in claimed:
+            if o.run_id not in held:
+                log.warning("decision run %s was taken over by another worker: not recorded by %s", o.run_id,
+                            self.worker)
+        if new:  # the INSERT is the claim: a key another worker recorded first keeps its row
+            self.conn.executemany(
+                "INSERT INTO decision_runs (run_id, clone_id, version, prompt_id, coin, tick_ms, forced, "
+                "context_label, engine, model, worker, claimed_ms, status, finished_ms, reply_status, error, "
+                "payload_key, payload_sha256, latency_ms, tokens_in, tokens_out) VALUES "
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                [(o.run_id, o.due.clone_id, o.due.version, o.due.prompt_id, o.due.coin, o.due.tick_ms,
+                  int(o.due.forced), self.context, *self._prompt_engine(o.due), self.worker, stamp,
+                  *_final(o, refs.get(o.run_id), stamp)) for o in new])
+            inserted = {run_id for (run_id,) in self.conn.execute(
+                f"SELECT run_id FROM decision_runs WHERE run_id IN ({','.join('?' * len(new))})",
+                [o.run_id for o in new])}  # reserved ids: a row with one is this worker's
+            held |= inserted
+            for o in new:
+                if o.run_id not in inserted:
+                    log.info("decision run of clone %s, %s at %s was recorded first by another worker",
+                             o.due.clone_id, o.due.coin, o.due.tick_ms)
+        mine = [o for o in outcomes if o.run_id in held]
+        lost = [o.run_id for o in outcomes if o.run_id not in held]
         finished, actions, verdicts = [], [], []
         for o in mine:
-            p, ref = (None if o.status == "failed" else o.proposal), refs.get(o.run_id)
-            finished.append((o.status, stamp, p.reply_status if p else None, o.error or (p.error if p else None),
-                             ref.key if ref else None, ref.sha256 if ref else None, p.latency_ms if p else None,
-                             p.tokens_in if p else None, p.tokens_out if p else None, o.run_id))
+            p = None if o.status == "failed" else o.proposal
+            if o.claimed:
+                finished.append((*_final(o, refs.get(o.run_id), stamp), o.run_id))
             if p and p.action:
                 a = p.action
                 actions.append((o.run_id, a.action, a.size_usd, a.size_fraction, a.leverage, a.order_type,
                                 a.limit_price, a.take_profit, a.stop_loss, a.confidence, a.reason[:200]))
             if o.gates and o.status != "failed":
                 verdicts += [(o.run_id, gate, int(passed), detail) for gate, passed, detail in o.gates.verdicts]
-        self.conn.executemany(
-            "UPDATE decision_runs SET status = ?, finished_ms = ?, reply_status = ?, error = ?, payload_key = ?, "
-            "payload_sha256 = ?, latency_ms = ?, tokens_in = ?, tokens_out = ? WHERE run_id = ?", finished)
+        if finished:
+            self.conn.executemany(
+                "UPDATE decision_runs SET status = ?, finished_ms = ?, reply_status = ?, error = ?, payload_key = ?, "
+                "payload_sha256 = ?, latency_ms = ?, tokens_in = ?, tokens_out = ? WHERE run_id = ?", finished)
         self.conn.executemany("INSERT OR REPLACE INTO decision_actions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                               actions)
         self.conn.executemany("INSERT OR REPLACE INTO decision_gates VALUES (?, ?, ?, ?)", verdicts)
@@ -650,10 +706,16 @@ class DecisionRuntime:
         self._spent.clear()  # model spend is read again each pass
         self._pass_reads.clear()  # kill switches, fill snapshots
         self._clone_reads.clear()  # accounts, positions, recent orders: per clone, dropped when it orders
-        resumed = self.resume_stale()
-        claimed = self.claim(due)
-        report.claimed, report.resumed = len(claimed), len(resumed)
-        work = resumed + claimed
+        # without a heartbeat no other worker holds this context's runs: only the first pass can find stale ones
+        resumed = self.resume_stale() if self.heartbeat or not self._passes else []
+        self._passes += 1
+        pure = [d for d in due if self._pure(d)]
+        pure_set = set(pure)
+        claims = {c.due: c for c in self.claim([d for d in due if d not in pure_set])}
+        reserved = iter(self.reserve_run_ids(len(pure)) if pure else ())
+        report.claimed, report.resumed = len(claims), len(resumed)  # pure runs count once recorded
+        work = resumed + [Claim(next(reserved), d, claimed=False) if d in pure_set else claims[d]
+                          for d in due if d in pure_set or d in claims]
         done: list[Outcome] = []
 
         staged: list[_Staged] = []  # a batch whose archive object is prepared while the next batch is decided
@@ -668,6 +730,7 @@ class DecisionRuntime:
                     o.payload, o.snapshot = {}, None  # archived and recorded: nothing keeps them
                     report.cost_micro += (o.proposal.cost_micro or 0) if o.proposal else 0
                 report.outcomes += kept
+                report.claimed += sum(not o.claimed for o in kept)
                 if on_batch:
                     on_batch(kept)
 
@@ -680,7 +743,9 @@ class DecisionRuntime:
             if final:
                 land()
 
-        with self._heartbeat(bool(work)), ThreadPoolExecutor(self.max_workers, "decision-engine") as pool:
+        held = bool(claims or resumed)  # only claimed runs call models (pure ones are decided in this thread)
+        with self._heartbeat(held), ThreadPoolExecutor(self.max_workers, "decision-engine") if held else \
+                nullcontext() as pool:
             pending: dict[Future, Prepared] = {}
 
             def settle(block: bool) -> None:
@@ -693,7 +758,7 @@ class DecisionRuntime:
             for claim in work:
                 if staged and claim.due.clone_id in staged[0].ordered:
                     land()  # the clone's account and orders change with the batch: its next run reads them after
-                prepared = self.prepare(claim.run_id, claim.due, claim.attempt)
+                prepared = self.prepare(claim.run_id, claim.due, claim.attempt, claim.claimed)
                 if isinstance(prepared, Outcome):
                     done.append(prepared)
                 elif getattr(prepared.engine, "concurrent", False):
@@ -714,8 +779,8 @@ class DecisionRuntime:
     def _heartbeat(self, needed: bool) -> Iterator[None]:
         """Renew this worker's leases every `heartbeat_s` on a thread of its own (own connection) while the
         block runs: a slow model call never lets the lease run out."""
-        path = self.conn.execute("PRAGMA database_list").fetchone()[2]
-        if not needed or not path or not self.heartbeat:
+        path = self.conn.execute("PRAGMA database_list").fetchone()[2] if needed and self.heartbeat else None
+        if not path:
             yield
             return
         stop = threading.Event()
@@ -777,6 +842,15 @@ def load_asset_rules(conn: sqlite3.Connection) -> dict[str, AssetRules]:
     return {coin: AssetRules(kind, sz, lev, bool(isolated), tuple(tiers.get((dex, table), ())))
             for coin, kind, sz, lev, isolated, dex, table in conn.execute(
                 "SELECT coin, kind, sz_decimals, max_leverage, only_isolated, dex, margin_table_id FROM hl_assets")}
+
+
+def _final(o: Outcome, ref: ArchiveRef | None, stamp: int) -> tuple:
+    """A run's final state as its row holds it: status, finished, reply status, error, payload key and hash,
+    latency and tokens."""
+    p = None if o.status == "failed" else o.proposal
+    return (o.status, stamp, p.reply_status if p else None, o.error or (p.error if p else None),
+            ref.key if ref else None, ref.sha256 if ref else None, p.latency_ms if p else None,
+            p.tokens_in if p else None, p.tokens_out if p else None)
 
 
 def _one_line(error: BaseException) -> str:

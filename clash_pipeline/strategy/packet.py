@@ -1,8 +1,8 @@
 """Execute an asset's read plan: the effective context packet, as of a time.
 
-Compact (columns once, rows as lists), stable (each read's rows oldest first, reads in plan order), bounded (a
-byte budget per channel: the oldest rows go first, and the packet says how many), and point-in-time (every
-read only sees rows known at `as_of`).
+Compact (columns once, each row a tuple of values: an array in JSON, and the reader's own tuple, not a copy),
+stable (each read's rows oldest first, reads in plan order), bounded (a byte budget per channel: the oldest rows
+go first, and the packet says how many), and point-in-time (every read only sees rows known at `as_of`).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ def build_packet(conn: sqlite3.Connection, plan: AssetPlan, as_of_ms: int,
     channels: dict[str, dict] = {}
     counts = []
     for read in plan.reads:
-        rows = list(map(list, reader.rows(read, as_of_ms)))
+        rows = list(reader.rows(read, as_of_ms))
         channel = channels.setdefault(read.channel, {"reads": {}, "truncated_rows": 0})
         channel["reads"][read.name] = {"columns": list(read.columns), "rows": rows}
         counts.append((read, len(rows)))

@@ -4,7 +4,9 @@ An engine is a small interface; a new one is one file in this package that regis
 `@register("name")`: every module here is imported when an engine is first asked for, so the worker, and the
 graph validation (the engines a prompt block may name), find it by its name with no other change. An engine that
 calls a model says `needs_model = True` (a prompt block must then name one) and `concurrent = True` (the runtime
-calls it from a pool of threads; it must read no database).
+calls it from a pool of threads; it must read no database). An engine that is a cheap, deterministic function of
+its request (no model, no network) says `pure = True`: the runtime decides its runs before it claims them, and the
+run's one INSERT is the claim (deciding a run twice, when two workers race for it, costs nothing and records once).
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ HOLD_REPLY = HOLD.model_dump_json()  # the reply every hold proposal carries
 @register("hold")
 class HoldEngine:
     name = "hold"
+    pure = True
 
     def __init__(self, **_: object) -> None:
         pass
@@ -61,6 +62,7 @@ def signals(packet: dict) -> dict[str, float] | None:
 @register("rules")
 class RulesEngine:
     name = "rules"
+    pure = True
 
     def __init__(self, **_: object) -> None:
         pass
