@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 
+import orjson
 import pytest
 
 from clash_pipeline.ingest import hyperliquid as hl
 from clash_pipeline.strategy import modes, store
 from clash_pipeline.strategy.demo import POWER_USER_EXAMPLE
 from clash_pipeline.strategy.graph import GraphInvalid, parse_graph
-from clash_pipeline.strategy.packet import build_packet
+from clash_pipeline.strategy.packet import build_packet, encoded_packet
 from clash_pipeline.strategy.plan import compile_graph
 from clash_pipeline.strategy.selection import Universe
 from clash_pipeline.timeutil import DAY_MS, HOUR_MS, MINUTE_MS
@@ -187,6 +188,17 @@ def test_the_packet_budget_drops_the_oldest_rows(universe_memory):
     mids = packet["channels"]["hyperliquid.mids"]
     assert mids["truncated_rows"] > 0 and tuple(mids["reads"]["mids"]["rows"][-1]) == (t, 0.0)  # newest kept
     assert len(json.dumps(mids["reads"], separators=(",", ":"))) <= 200
+
+
+@pytest.mark.parametrize("budget", [200, 8_000])
+def test_a_packet_encoded_once_is_the_packet_as_json(universe_memory, budget):
+    conn, t = universe_memory, NOW_MS - NOW_MS % HOUR_MS
+    conn.executemany("INSERT INTO hl_mids VALUES ('BTC', ?, ?)", [(t - i * MINUTE_MS, float(i)) for i in range(12)])
+    plan = compile_graph(modes.custom_graph(["BTC"], {"hyperliquid": "price_action"}),
+                         Universe.load(conn)).asset_plans()[0]
+    packet, body = encoded_packet(conn, plan, t, budget_bytes=budget)
+    assert (packet["channels"]["hyperliquid.mids"]["truncated_rows"] > 0) == (budget == 200)
+    assert body == orjson.dumps(packet) and orjson.loads(body) == json.loads(json.dumps(packet))
 
 
 def test_public_views_never_show_the_strategy(universe_memory, tmp_path, monkeypatch, capsys):

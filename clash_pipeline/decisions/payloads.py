@@ -23,7 +23,7 @@ def pack(payloads: dict[int, dict]) -> bytes:
         payload = dict(payload)
         for part in SHARED_PARTS:
             value = payload.get(part)
-            if isinstance(value, dict):
+            if isinstance(value, (dict, orjson.Fragment)):  # a Fragment: a part already encoded (a packet)
                 if id(value) not in index:  # the payloads hold every part alive: an id is never reused here
                     index[id(value)] = len(shared)
                     shared.append(value)

@@ -59,13 +59,13 @@ from clash_pipeline.memory.db import connect, transaction
 from clash_pipeline.orders import lifecycle
 from clash_pipeline.orders.enums import FillStatus, OrderType, Side
 from clash_pipeline.orders.lifecycle import NewOrder
-from clash_pipeline.paper.broker import Broker
+from clash_pipeline.paper.broker import Booking, Broker
 from clash_pipeline.paper.fills import Fill, FillConfig, Snapshot
 from clash_pipeline.paper.market import snapshot
 from clash_pipeline.paper.positions import shown_price
 from clash_pipeline.strategy import plan_cache
 from clash_pipeline.strategy.graph import TradingCloneBlock, TradingPromptBlock
-from clash_pipeline.strategy.packet import build_packet
+from clash_pipeline.strategy.packet import encoded_packet
 from clash_pipeline.strategy.plan import AssetPlan, CompiledGraph
 from clash_pipeline.strategy.reads import ReadAhead, SqlReader
 from clash_pipeline.strategy.selection import Universe
@@ -133,6 +133,7 @@ class Prepared:
     budget: tuple[float, float] | None = None  # (spent today, budget) in USD for engines that call a model
     newest_ms: int | None = None  # the packet's newest market data (what freshness is about)
     claimed: bool = True
+    context: object = None  # the packet as archived: its JSON, encoded once (orjson.Fragment), or the packet
 
 
 @dataclass(frozen=True)
@@ -354,7 +355,7 @@ class DecisionRuntime:
             view = self._view(d.clone_id, d.version)
             prompt: TradingPromptBlock = view.blocks[d.prompt_id]
             clone_block, plan = view.clone, view.plans.get((d.prompt_id, d.coin))
-            packet, newest = self._packet(plan, d.tick_ms) if plan else ({"channels": {}}, None)
+            packet, context, newest = self._packet(plan, d.tick_ms) if plan else ({"channels": {}}, None, None)
             account = self._account_state(d, clone_block.account_size_usd)
             request = EngineRequest(d.clone_id, d.prompt_id, d.coin, prompt.model, prompt.prompt, packet,
                                     account["equity"], prompt.controls)
@@ -363,7 +364,7 @@ class DecisionRuntime:
             budget = (self._spent_usd(d), self.bounds.model_budget_usd_per_day) \
                 if getattr(engine, "needs_model", False) else None
             return Prepared(run_id, d, attempt, started, prompt, engine, plan is not None, request, account, reads,
-                            budget, newest, claimed)
+                            budget, newest, claimed, packet if context is None else context)
         except Exception as error:  # a run always ends in a clear state
             log.exception("decision run %s failed", run_id)
             return Outcome(run_id, d, "failed", error=_one_line(error),
@@ -405,7 +406,7 @@ class DecisionRuntime:
             if isinstance(proposal, BaseException):
                 raise proposal
             self._price(prepared, proposal)
-            prompt, packet, account = prepared.prompt, prepared.request.packet, prepared.account
+            prompt, account = prepared.prompt, prepared.account
             gate_input = self._gate_input(d, prompt, prepared.enabled, proposal, prepared.newest_ms, account,
                                           prepared.reads)
             if prepared.budget is not None:
@@ -415,7 +416,7 @@ class DecisionRuntime:
             status, gates, snap, fill = str(derived.verdict), derived.gates, derived.snapshot, derived.fill
             # The context, and the prompt's parts (`prompting.assemble` rebuilds the exact messages from them);
             # the gate input, the fill's snapshot and config too, so `clash replay` needs nothing else.
-            payload = {"context": packet, "strategy_prompt": prompt.prompt, "equity_usd": account["equity"],
+            payload = {"context": prepared.context, "strategy_prompt": prompt.prompt, "equity_usd": account["equity"],
                        "response": proposal.raw_reply,
                        "reason": proposal.action.reason if proposal.action else proposal.error,
                        "engine": prompt.engine, "gate_input": gate_input_to_dict(gate_input),
@@ -431,21 +432,23 @@ class DecisionRuntime:
                            elapsed_ms=(time.perf_counter() - started) * 1000, attempt=attempt,
                            claimed=prepared.claimed)
 
-    def _packet(self, plan: AssetPlan, tick_ms: int) -> tuple[dict, int | None]:
-        """The packet of a plan as of a tick, and the stamp of its newest market data; clones whose plans read the
-        same (the same presets) share one read of the market memory (an LRU of PACKET_CACHE entries: memory
-        stays bounded)."""
+    def _packet(self, plan: AssetPlan, tick_ms: int) -> tuple[dict, orjson.Fragment | None, int | None]:
+        """The packet of a plan as of a tick, its JSON (None where a shared packet is the plan's with another
+        prompt id) and the stamp of its newest market data; clones whose plans read the same (the same presets)
+        share one read of the market memory (an LRU of PACKET_CACHE entries: memory stays bounded)."""
         key = (plan.coin, plan.symbol, plan.reads, tick_ms)
         cached = self._packets.get(key)
         if cached is None:
-            packet = build_packet(self.conn, plan, tick_ms, reader=self.reader)
-            self._packets[key] = cached = packet, _newest_market_stamp(packet)
+            packet, body = encoded_packet(self.conn, plan, tick_ms, reader=self.reader)
+            self._packets[key] = cached = packet, orjson.Fragment(body), _newest_market_stamp(packet)
             if len(self._packets) > PACKET_CACHE:
                 self._packets.popitem(last=False)
         else:
             self._packets.move_to_end(key)
-        packet = cached[0]  # shared read-only by every run of the pass that reads it (archived once per batch)
-        return (packet if packet["prompt_id"] == plan.prompt_id else {**packet, "prompt_id": plan.prompt_id}), cached[1]
+        packet, body, newest = cached  # shared read-only by every run of the pass that reads it (archived once)
+        if packet["prompt_id"] == plan.prompt_id:
+            return packet, body, newest
+        return {**packet, "prompt_id": plan.prompt_id}, None, newest
 
     def _snapshot(self, coin: str, tick_ms: int) -> Snapshot | None:
         """The book an order of this pass fills against, read once per asset and tick (orders of many clones in one
@@ -660,36 +663,41 @@ class DecisionRuntime:
         self.conn.executemany("INSERT OR REPLACE INTO decision_actions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                               actions)
         self.conn.executemany("INSERT OR REPLACE INTO decision_gates VALUES (?, ?, ?, ?)", verdicts)
-        for o in mine:
-            if o.status != "failed":
-                self._write_order(o, stamp)
+        self._write_orders([o for o in mine if o.status != "failed"], stamp)
         return lost
 
-    def _write_order(self, o: Outcome, stamp: int) -> None:
-        """A decided run's account (opened on its first decision), and its order, fill and events if it traded."""
-        p, d = o.proposal, o.due
-        account_id = self.broker.account(d.clone_id, self.context, d.tick_ms,
-                                         self._view(d.clone_id, d.version).clone.account_size_usd)
-        if o.status == "ordered":
-            self._clone_reads.pop(d.clone_id, None)  # its account, positions and recent orders change
-            order, fill = o.gates.order, o.fill
-            new = NewOrder(o.run_id, d.clone_id, d.coin, Side(order.side), order.size, OrderType(order.order_type),
-                           client_order_id(d.clone_id, d.prompt_id, d.coin, d.tick_ms, self.context), order.price,
-                           order.reduce_only, order.take_profit, order.stop_loss, order.margin_mode == "isolated")
-            if fill is None:  # no book to fill against: the order stays open
-                lifecycle.create_order(self.conn, new, stamp)
-                return
-            price = "" if fill.price is None else f" @ {shown_price(fill.price)}"
-            order_id = lifecycle.place_filled(self.conn, new, FillStatus(fill.status), f"{fill.size}{price} "
-                                              f"({fill.source}); " + "; ".join(fill.notes), fill.unfilled, stamp)
-            if fill.status in (FillStatus.FILLED, FillStatus.PARTIAL):
-                leverage = p.action.leverage
-                self.broker.book_fill(account_id, "order", d.coin, order.side, fill, o.snapshot, d.tick_ms,
-                                      order_id, None if leverage is None else dec(leverage), order.stop_loss,
-                                      order.take_profit)
-        elif o.status == "rejected" and p and p.action and p.action.trades:
-            lifecycle.reject_run(self.conn, o.run_id, "; ".join(f"{g}: {why}" for g, ok, why in o.gates.verdicts
-                                                                if not ok), stamp)
+    def _write_orders(self, outcomes: list[Outcome], stamp: int) -> None:
+        """Decided runs' accounts (each opened on its first decision), and the orders, fills and events of those
+        that traded, in one statement per table for the batch."""
+        placed, bookings, rejected = [], [], []
+        for o in outcomes:
+            p, d = o.proposal, o.due
+            account_id = self.broker.account(d.clone_id, self.context, d.tick_ms,
+                                             self._view(d.clone_id, d.version).clone.account_size_usd)
+            if o.status == "ordered":
+                self._clone_reads.pop(d.clone_id, None)  # its account, positions and recent orders change
+                order, fill = o.gates.order, o.fill
+                new = NewOrder(o.run_id, d.clone_id, d.coin, Side(order.side), order.size,
+                               OrderType(order.order_type),
+                               client_order_id(d.clone_id, d.prompt_id, d.coin, d.tick_ms, self.context), order.price,
+                               order.reduce_only, order.take_profit, order.stop_loss, order.margin_mode == "isolated")
+                if fill is None:  # no book to fill against: the order stays open
+                    placed.append((new, []))
+                    continue
+                price = "" if fill.price is None else f" @ {shown_price(fill.price)}"
+                placed.append((new, lifecycle.fill_events(FillStatus(fill.status), f"{fill.size}{price} "
+                                                          f"({fill.source}); " + "; ".join(fill.notes), fill.unfilled)))
+                if fill.status in (FillStatus.FILLED, FillStatus.PARTIAL):
+                    leverage = p.action.leverage
+                    bookings.append((len(placed) - 1, Booking(
+                        account_id, "order", d.coin, order.side, fill, o.snapshot, d.tick_ms, None,
+                        None if leverage is None else dec(leverage), order.stop_loss, order.take_profit)))
+            elif o.status == "rejected" and p and p.action and p.action.trades:
+                rejected.append((o.run_id, "; ".join(f"{g}: {why}" for g, ok, why in o.gates.verdicts if not ok)))
+        order_ids = lifecycle.place_many(self.conn, placed, stamp) if placed else []
+        self.broker.book_fills([dataclasses.replace(b, order_id=order_ids[i]) for i, b in bookings])
+        if rejected:
+            lifecycle.reject_runs(self.conn, rejected, stamp)
 
     # -- a pass -----------------------------------------------------------------------------------------------
     def run(self, due: list[Due], on_batch: Callable[[list[Outcome]], None] | None = None) -> TickReport:

@@ -35,6 +35,15 @@ def connect(path: Path | str) -> sqlite3.Connection:
 _SAVEPOINTS = itertools.count()
 
 
+def next_ids(conn: sqlite3.Connection, table: str, key: str, count: int) -> range:
+    """The ids the next `count` rows of an AUTOINCREMENT table get if inserted with them, in the caller's write
+    transaction (no other writer can take them): past the table's sequence and its rows. Rows written in one
+    statement per table then need no id read back (`executemany` returns none)."""
+    (last,) = conn.execute(f"SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = ?), 0), "
+                           f"COALESCE((SELECT MAX({key}) FROM {table}), 0))", (table,)).fetchone()
+    return range(last + 1, last + 1 + count)
+
+
 @contextmanager
 def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """One write transaction: all of it commits, or none of it. Inside another one, a savepoint: it rolls back

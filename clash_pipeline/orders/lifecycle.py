@@ -9,6 +9,7 @@ event that set it.
     transition(conn, order_id, EventKind.FILLED, detail, ts_ms)   # one event: the status it leads to
     apply_fill(conn, order_id, fill_status, detail, unfilled, ts_ms)  # what a fill model result means
     place_filled(conn, NewOrder(...), fill_status, detail, unfilled, ts_ms)  # both at once, for a paper order
+    place_many(conn, [(NewOrder(...), fill_events(...)), ...], ts_ms)  # a batch of those: one statement a table
 
 A partial fill's unfilled rest is cancelled at once (immediate-or-cancel, as Hyperliquid's market orders are;
 a marketable limit's rest too): `order_partially_filled` then `order_cancelled` naming the rest; the order stays
@@ -31,7 +32,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from clash_pipeline.memory.db import transaction
+from clash_pipeline.memory.db import next_ids, transaction
 from clash_pipeline.orders.enums import LIVE_ONLY, EventKind, FillStatus, OrderStatus, OrderType, Side
 
 S, E = OrderStatus, EventKind
@@ -161,7 +162,7 @@ def apply_fill(conn: sqlite3.Connection, order_id: int, fill_status: FillStatus,
     cancelled."""
     with _writing(conn):
         new = OPEN
-        for event, text in _fill_events(fill_status, detail, unfilled):
+        for event, text in fill_events(fill_status, detail, unfilled):
             new = transition(conn, order_id, event, text, ts_ms)
         return new
 
@@ -171,32 +172,48 @@ def place_filled(conn: sqlite3.Connection, order: NewOrder, fill_status: FillSta
     """A new paper order and what the fill model made of it, at once: `create_order` then `apply_fill` (the same
     machine, the same rows) in two statements. A second call for the same run returns the same order and writes
     nothing."""
-    return _place(conn, order, _fill_events(fill_status, detail, unfilled), ts_ms)
+    return _place(conn, order, fill_events(fill_status, detail, unfilled), ts_ms)
 
 
 def _place(conn: sqlite3.Connection, order: NewOrder, events: list[tuple[EventKind, str]], ts_ms: int) -> int:
-    """A new order in the status `events` lead it to from open, with `order_created` and those events."""
-    status = OPEN
-    for event, _ in events:
-        status = TRANSITIONS[status, event]
+    return place_many(conn, [(order, events)], ts_ms)[0]
+
+
+def place_many(conn: sqlite3.Connection, placed: list[tuple[NewOrder, list[tuple[EventKind, str]]]],
+               ts_ms: int) -> list[int]:
+    """New orders, each in the status its events lead it to from open, with `order_created` and those events: one
+    statement per table for all of them. An order its run has already keeps its row and events (its id is
+    returned, nothing is written)."""
+    statuses = []
+    for _, events in placed:
+        status = OPEN
+        for event, _ in events:
+            status = TRANSITIONS[status, event]
+        statuses.append(status)
     with _writing(conn):
-        row = conn.execute(
-            "INSERT INTO orders (run_id, clone_id, coin, side, size, price, order_type, reduce_only, take_profit, "
-            "stop_loss, client_order_id, status, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (run_id) DO NOTHING RETURNING order_id",
-            (order.run_id, order.clone_id, order.coin, str(order.side), str(order.size), _text(order.price),
-             str(order.order_type), int(order.reduce_only), _text(order.take_profit), _text(order.stop_loss),
-             order.client_order_id, str(status.recorded), ts_ms)).fetchone()
-        if row is None:
-            return conn.execute("SELECT order_id FROM orders WHERE run_id = ?", (order.run_id,)).fetchone()[0]
+        ids, before = next_ids(conn, "orders", "order_id", len(placed)), conn.total_changes
+        conn.executemany(
+            "INSERT INTO orders (order_id, run_id, clone_id, coin, side, size, price, order_type, reduce_only, "
+            "take_profit, stop_loss, client_order_id, status, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+            "?, ?) ON CONFLICT (run_id) DO NOTHING",
+            [(order_id, o.run_id, o.clone_id, o.coin, str(o.side), str(o.size), _text(o.price), str(o.order_type),
+              int(o.reduce_only), _text(o.take_profit), _text(o.stop_loss), o.client_order_id, str(status.recorded),
+              ts_ms) for order_id, (o, _), status in zip(ids, placed, statuses)])
+        order_ids = list(ids)
+        if conn.total_changes - before != len(placed):  # some run had its order already: that order stands
+            runs = [o.run_id for o, _ in placed]
+            existing = dict(conn.execute(f"SELECT run_id, order_id FROM orders WHERE run_id IN "
+                                         f"({','.join('?' * len(runs))})", runs).fetchall())
+            order_ids = [existing[run_id] for run_id in runs]
         conn.executemany("INSERT INTO execution_events (run_id, order_id, kind, detail, created_ms) VALUES "
                          "(?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                         [(order.run_id, row[0], str(event), text, ts_ms)
-                          for event, text in [(EventKind.CREATED, order.describe()), *events]])
-        return row[0]
+                         [(o.run_id, order_id, str(event), text, ts_ms)
+                          for order_id, new_id, (o, events) in zip(order_ids, ids, placed) if order_id == new_id
+                          for event, text in [(EventKind.CREATED, o.describe()), *events]])
+        return order_ids
 
 
-def _fill_events(fill_status: FillStatus, detail: str, unfilled: Decimal) -> list[tuple[EventKind, str]]:
+def fill_events(fill_status: FillStatus, detail: str, unfilled: Decimal) -> list[tuple[EventKind, str]]:
     """The events a fill model result makes: its own, and for a partial fill the rest cancelled at once."""
     events = [(FILL_EVENTS[FillStatus(fill_status)], detail)]
     if fill_status == FillStatus.PARTIAL:
@@ -206,8 +223,14 @@ def _fill_events(fill_status: FillStatus, detail: str, unfilled: Decimal) -> lis
 
 def reject_run(conn: sqlite3.Connection, run_id: int, detail: str, ts_ms: int) -> None:
     """A proposed trade the gates refused: an `order_rejected` event of the run, with no order."""
-    conn.execute("INSERT INTO execution_events (run_id, kind, detail, created_ms) VALUES (?, ?, ?, ?) "
-                 "ON CONFLICT DO NOTHING", (run_id, str(EventKind.REJECTED), detail, ts_ms))
+    reject_runs(conn, [(run_id, detail)], ts_ms)
+
+
+def reject_runs(conn: sqlite3.Connection, rejected: list[tuple[int, str]], ts_ms: int) -> None:
+    """Proposed trades the gates refused, (run, why) each: an `order_rejected` event per run, no order."""
+    conn.executemany("INSERT INTO execution_events (run_id, kind, detail, created_ms) VALUES (?, ?, ?, ?) "
+                     "ON CONFLICT DO NOTHING", [(run_id, str(EventKind.REJECTED), detail, ts_ms)
+                                                for run_id, detail in rejected])
 
 
 def events(conn: sqlite3.Connection, run_id: int) -> list[tuple[str, str]]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from clash_pipeline.market.exchange_rules import dec
-from clash_pipeline.memory.db import transaction
+from clash_pipeline.memory.db import next_ids, transaction
 from clash_pipeline.orders import lifecycle
 from clash_pipeline.orders.enums import EventKind
 from clash_pipeline.paper.fills import Fill, FillConfig, OrderSpec, Snapshot, fill_order, fill_resting
@@ -32,6 +32,23 @@ from clash_pipeline.timeutil import HOUR_MS
 
 DEFAULT_EQUITY_USD = Decimal(10_000)
 DRAWDOWN_STOP_PCT = Decimal(25)
+
+
+@dataclass(frozen=True)
+class Booking:
+    """A fill to book: into which account, why (an order, a stop, a liquidation), and the position's new bounds."""
+
+    account_id: int
+    cause: str
+    coin: str
+    side: str
+    fill: Fill
+    snap: Snapshot
+    ts_ms: int
+    order_id: int | None = None
+    leverage: Decimal | None = None
+    stop_loss: Decimal | None = None
+    take_profit: Decimal | None = None
 
 
 @dataclass
@@ -102,36 +119,70 @@ class Broker:
                   order_id: int | None = None, leverage: Decimal | None = None, stop_loss: Decimal | None = None,
                   take_profit: Decimal | None = None) -> None:
         """Record a fill, move the position, and write its ledger events (caller's transaction, idempotent)."""
-        cursor = self.conn.execute(
-            "INSERT INTO paper_fills (account_id, order_id, cause, coin, side, size, price, liquidity, fee_micro, "
-            "half_spread_micro, impact_micro, unfilled, source, notes, snapshot_json, ts_ms) VALUES "
-            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            (account_id, order_id, cause, coin, side, str(fill.size), str(fill.price), fill.liquidity,
-             to_micro(fill.fee), to_micro(fill.half_spread_cost), to_micro(fill.impact_cost), str(fill.unfilled),
-             fill.source, json.dumps(fill.notes), snap.json, ts_ms))
-        if not cursor.rowcount:
-            return  # this fill is booked already (a retry)
-        ref = f"fill:{cursor.lastrowid}"
-        current = self.positions(account_id, coin).get(coin, Position(coin))
-        moved, realized = apply_fill(current, side, fill.size, fill.price, leverage, stop_loss, take_profit)
-        events = [("fill", ref, 0, f"{side} {fill.size} {coin} @ {fill.price} ({cause})", ts_ms),
-                  ("fee", ref, -to_micro(fill.fee), f"{fill.liquidity} fee", ts_ms)]
-        if realized:
-            events.append(("realized_pnl", ref, to_micro(realized), f"closed at {fill.price} vs entry {current.entry}",
-                           ts_ms))
-        # The fill row is new (it is unique), so its events are too: one batch, no per-event conflict check.
+        self.book_fills([Booking(account_id, cause, coin, side, fill, snap, ts_ms, order_id, leverage, stop_loss,
+                                 take_profit)])
+
+    def book_fills(self, bookings: list[Booking]) -> None:
+        """Record fills in order, move their positions and write their ledger events: one statement per table for
+        all of them (caller's transaction). Idempotent: a fill booked already (same account, cause, asset and
+        time) is skipped with everything it would have moved."""
+        if not bookings:
+            return
+        ids, before = next_ids(self.conn, "paper_fills", "fill_id", len(bookings)), self.conn.total_changes
+        self.conn.executemany(
+            "INSERT INTO paper_fills (fill_id, account_id, order_id, cause, coin, side, size, price, liquidity, "
+            "fee_micro, half_spread_micro, impact_micro, unfilled, source, notes, snapshot_json, ts_ms) VALUES "
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            [(fill_id, b.account_id, b.order_id, b.cause, b.coin, b.side, str(b.fill.size), str(b.fill.price),
+              b.fill.liquidity, to_micro(b.fill.fee), to_micro(b.fill.half_spread_cost), to_micro(b.fill.impact_cost),
+              str(b.fill.unfilled), b.fill.source, json.dumps(b.fill.notes), b.snap.json, b.ts_ms)
+             for fill_id, b in zip(ids, bookings)])
+        booked = list(zip(ids, bookings))
+        if self.conn.total_changes - before != len(bookings):  # some were booked already (a retry)
+            new = {f for (f,) in self.conn.execute(
+                f"SELECT fill_id FROM paper_fills WHERE fill_id IN ({','.join('?' * len(ids))})", list(ids))}
+            booked = [(fill_id, b) for fill_id, b in booked if fill_id in new]
+        held = self._held([b for _, b in booked])
+        events, balances, moved = [], dict.fromkeys(sorted({b.account_id for _, b in booked}), 0), {}
+        for fill_id, b in booked:
+            ref, fill, key = f"fill:{fill_id}", b.fill, (b.account_id, b.coin)
+            current = held.get(key, Position(b.coin))
+            held[key], realized = apply_fill(current, b.side, fill.size, fill.price, b.leverage, b.stop_loss,
+                                             b.take_profit)
+            made = [("fill", ref, 0, f"{b.side} {fill.size} {b.coin} @ {fill.price} ({b.cause})", b.ts_ms),
+                    ("fee", ref, -to_micro(fill.fee), f"{fill.liquidity} fee", b.ts_ms)]
+            if realized:
+                made.append(("realized_pnl", ref, to_micro(realized),
+                             f"closed at {fill.price} vs entry {current.entry}", b.ts_ms))
+            events += [(b.account_id, *event) for event in made]
+            balances[b.account_id] += sum(event[2] for event in made)
+            realized_before = moved.get(key, (0, 0))[0]
+            moved[key] = (realized_before + to_micro(realized), b.ts_ms)
+        # The fill rows are new (they are unique), so their events are too: no per-event conflict check.
         self.conn.executemany("INSERT INTO ledger_events (account_id, kind, ref, amount_micro, detail, ts_ms) "
-                              "VALUES (?, ?, ?, ?, ?, ?)", [(account_id, *event) for event in events])
-        self.conn.execute("UPDATE paper_accounts SET balance_micro = balance_micro + ? WHERE account_id = ?",
-                          (sum(event[2] for event in events), account_id))
-        self.conn.execute(
+                              "VALUES (?, ?, ?, ?, ?, ?)", events)
+        self.conn.executemany("UPDATE paper_accounts SET balance_micro = balance_micro + ? WHERE account_id = ?",
+                              [(amount, account_id) for account_id, amount in balances.items()])
+        self.conn.executemany(
             "INSERT INTO paper_positions (account_id, coin, size, entry_px, leverage, stop_loss, take_profit, "
             "realized_micro, updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (account_id, coin) DO UPDATE "
             "SET size = excluded.size, entry_px = excluded.entry_px, leverage = excluded.leverage, "
             "stop_loss = excluded.stop_loss, take_profit = excluded.take_profit, "
             "realized_micro = realized_micro + excluded.realized_micro, updated_ms = excluded.updated_ms",
-            (account_id, coin, str(moved.size), str(moved.entry), str(moved.leverage), _s(moved.stop_loss),
-             _s(moved.take_profit), to_micro(realized), ts_ms))
+            [(account_id, coin, str(p.size), str(p.entry), str(p.leverage), _s(p.stop_loss), _s(p.take_profit),
+              realized, ts_ms) for (account_id, coin), (realized, ts_ms) in moved.items()
+             for p in (held[account_id, coin],)])
+
+    def _held(self, bookings: list[Booking]) -> dict[tuple[int, str], Position]:
+        """The open positions the fills will move, by (account, coin): one read for all of them."""
+        if len(bookings) == 1:
+            b = bookings[0]
+            return {(b.account_id, coin): p for coin, p in self.positions(b.account_id, b.coin).items()}
+        accounts = sorted({b.account_id for b in bookings})
+        return {(a, c): Position(c, dec(sz), dec(e), dec(lv), _d(sl), _d(tp)) for a, c, sz, e, lv, sl, tp in
+                self.conn.execute(f"SELECT account_id, coin, size, entry_px, leverage, stop_loss, take_profit FROM "
+                                  f"paper_positions WHERE account_id IN ({','.join('?' * len(accounts))}) AND "
+                                  "size != '0'", accounts)}
 
     # -- marks ------------------------------------------------------------------------------------------------
     def mark(self, as_of_ms: int, account_ids: list[int] | None = None) -> list[MarkResult]:

@@ -20,6 +20,13 @@ CHANNEL_BUDGET_BYTES = 8_000
 def build_packet(conn: sqlite3.Connection, plan: AssetPlan, as_of_ms: int,
                  budget_bytes: int = CHANNEL_BUDGET_BYTES, reader: SqlReader | None = None) -> dict:
     """The packet of `plan` as of `as_of_ms`, its reads through `reader` (each read's own query by default)."""
+    return encoded_packet(conn, plan, as_of_ms, budget_bytes, reader)[0]
+
+
+def encoded_packet(conn: sqlite3.Connection, plan: AssetPlan, as_of_ms: int,
+                   budget_bytes: int = CHANNEL_BUDGET_BYTES, reader: SqlReader | None = None) -> tuple[dict, bytes]:
+    """The packet and its compact JSON (`orjson.dumps(packet)`'s bytes), each channel's rows encoded once:
+    fitting a channel to its budget encodes it anyway, and an archived run's context is these bytes."""
     reader = reader or SqlReader(conn)
     channels: dict[str, dict] = {}
     counts = []
@@ -28,21 +35,25 @@ def build_packet(conn: sqlite3.Connection, plan: AssetPlan, as_of_ms: int,
         channel = channels.setdefault(read.channel, {"reads": {}, "truncated_rows": 0})
         channel["reads"][read.name] = {"columns": list(read.columns), "rows": rows}
         counts.append((read, len(rows)))
-    for channel in channels.values():
-        channel["truncated_rows"] = _fit(channel, budget_bytes)
-    return {"asset": plan.coin, "name": plan.name or plan.coin, "symbol": plan.symbol, "prompt_id": plan.prompt_id,
-            "as_of_ms": as_of_ms,
-            "channels": channels, "empty": empty_channels(conn, plan, counts, as_of_ms, reader.newest)}
+    encoded = {}
+    for name, channel in channels.items():
+        channel["truncated_rows"], body = _fit(channel, budget_bytes)
+        encoded[name] = {"reads": orjson.Fragment(body), "truncated_rows": channel["truncated_rows"]}
+    packet = {"asset": plan.coin, "name": plan.name or plan.coin, "symbol": plan.symbol, "prompt_id": plan.prompt_id,
+              "as_of_ms": as_of_ms,
+              "channels": channels, "empty": empty_channels(conn, plan, counts, as_of_ms, reader.newest)}
+    return packet, orjson.dumps({**packet, "channels": encoded})
 
 
-def _fit(channel: dict, budget_bytes: int) -> int:
-    """Drop the oldest rows of the largest read until the channel fits its budget (compact JSON bytes); return
-    how many went."""
-    dropped, size = 0, len(orjson.dumps(channel["reads"]))
+def _fit(channel: dict, budget_bytes: int) -> tuple[int, bytes]:
+    """Drop the oldest rows of the largest read until the channel fits its budget (compact JSON bytes); how many
+    went, and the reads' JSON."""
+    body = orjson.dumps(channel["reads"])
+    dropped, size = 0, len(body)
     while size > budget_bytes:
         largest = max(channel["reads"].values(), key=lambda r: len(r["rows"]))
         if not largest["rows"]:
             break
         size -= len(orjson.dumps(largest["rows"].pop(0))) + 1
         dropped += 1
-    return dropped
+    return dropped, (orjson.dumps(channel["reads"]) if dropped else body)
