@@ -174,3 +174,46 @@ def test_a_backtest_run_twice_gives_identical_results_and_replay_matches(trading
     conn.execute("UPDATE orders SET size = '999' WHERE run_id = ?", (ordered[0],))  # a record that lies
     mismatch = replay_run(conn, runtime.outbox, ordered[0])
     assert not mismatch["matches"] and [c["check"] for c in mismatch["checks"] if not c["match"]] == ["order"]
+
+
+def test_fills_booked_in_one_batch_move_positions_and_the_ledger_as_booked_one_by_one(trading_home):
+    """Two accounts, fills that open, add to, reduce and flip one position within a batch, and a retry of the
+    batch (nothing moves twice)."""
+    from clash_pipeline.paper.broker import Booking
+
+    conn = open_memory(trading_home / "market_memory.sqlite")
+    broker, t = Broker(conn), NOW_MS
+
+    def fill(size: str, price: str) -> Fill:
+        return Fill("filled", D(size), D(price), "taker", D(size) * D(price) * D("0.00045"))
+
+    plan = [(1, "ETH", "buy", "2", "2000"), (2, "ETH", "sell", "1", "2001"), (1, "ETH", "buy", "1", "2010"),
+            (1, "BTC", "buy", "0.1", "60000"), (1, "ETH", "sell", "5", "1990"), (2, "ETH", "buy", "1", "1995")]
+
+    def state(context: str) -> tuple:
+        accounts = [a for (a,) in conn.execute("SELECT account_id FROM paper_accounts WHERE context_label = ? "
+                                               "ORDER BY clone_id", (context,))]
+        return tuple((conn.execute("SELECT balance_micro FROM paper_accounts WHERE account_id = ?", (a,)).fetchone(),
+                      conn.execute("SELECT coin, size, entry_px, realized_micro FROM paper_positions WHERE "
+                                   "account_id = ? ORDER BY coin", (a,)).fetchall(),
+                      conn.execute("SELECT kind, amount_micro, detail FROM ledger_events WHERE account_id = ? "
+                                   "ORDER BY event_id", (a,)).fetchall()) for a in accounts)
+
+    def bookings(context: str) -> list[Booking]:
+        with transaction(conn):
+            ids = {clone: broker.account(clone, context, t) for clone in (1, 2)}
+        return [Booking(ids[clone], "order", coin, side, fill(size, price), BOOK, t + i, leverage=D(5))
+                for i, (clone, coin, side, size, price) in enumerate(plan)]
+
+    for b in bookings("one-by-one"):
+        with transaction(conn):
+            broker.book_fills([b])
+    batch = bookings("batch")
+    with transaction(conn):
+        broker.book_fills(batch)
+    with transaction(conn):
+        broker.book_fills(batch)  # a retry: every fill is booked already
+    one, together = state("one-by-one"), state("batch")
+    assert together == one
+    eth = dict((coin, (size, realized)) for coin, size, _, realized in one[0][1])["ETH"]
+    assert D(eth[0]) == D("-2") and eth[1] != 0  # flipped short, with the long's realized PnL
