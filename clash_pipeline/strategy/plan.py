@@ -84,13 +84,18 @@ class Read:
                 f"{' AND '.join([*where, f'{self.time_column} > ?', f'{self.time_column} <= ?'])} ORDER BY {order}",
                 [*params, start_ms - self.known_after_ms, end_ms - self.known_after_ms])
 
-    @property
+    @cached_property
     def label(self) -> str:
         """Readable: `candles 15m`, `funding history`, `volatility 1h`."""
         interval = next((ps[0] for fragment, ps in self.filters if fragment == "interval = ?"), None)
         short = self.channel.split(".", 1)[-1]
         name = short if self.name == short else f"{short} {self.name}"
         return f"{name} {interval}" if interval else name
+
+    @cached_property
+    def by_symbol(self) -> bool:
+        """Whether the read is keyed by the asset's symbol (context sources), not its coin."""
+        return "symbol = ?" in dict(self.filters)
 
     def newest_sql(self, as_of_ms: int | None = None) -> tuple[str, list]:
         """The stamp of the newest matching row (known at `as_of`, when given), whatever the window."""
@@ -284,7 +289,7 @@ def empty_channels(conn: sqlite3.Connection, plan: AssetPlan, reads_rows: list[t
         if rows:
             continue
         newest = newest_of(read, as_of_ms)
-        subject = plan.symbol if "symbol = ?" in dict(read.filters) else plan.coin
+        subject = plan.symbol if read.by_symbol else plan.coin
         if newest is None and read.table == "pm_symbol_markets" and not conn.execute(
                 "SELECT 1 FROM pm_asset_links WHERE symbol = ? LIMIT 1", (plan.symbol,)).fetchone():
             why = f"no Polymarket market is linked to {plan.symbol}"

@@ -15,6 +15,7 @@ digests sit beside it. Loading `CompiledGraph.as_dict()` back would cost more th
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -142,7 +143,8 @@ def pack(compiled: CompiledGraph) -> dict:
     texts: dict[str, int] = {}
 
     def index(read: Read) -> int:
-        return texts.setdefault(orjson.dumps(vars(read)).decode(), len(texts))
+        fields = {f.name: getattr(read, f.name) for f in dataclasses.fields(read)}  # not its cached properties
+        return texts.setdefault(orjson.dumps(fields).decode(), len(texts))
 
     prompts = [{"prompt_id": p.prompt_id, "engine": p.engine, "model": p.model, "cadence": p.cadence,
                 "controls": p.controls.model_dump(),
