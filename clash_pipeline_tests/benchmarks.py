@@ -282,7 +282,8 @@ def _decision_memory(folder: Path, source, engine: str, name: str):
 
 def _bare_decision_writes(path: Path, written: dict[str, list[tuple]]) -> float:
     """The rows a tick wrote, written bare into a copy of its database as it was before: the same batches of
-    100 runs, each a claim transaction (its runs) and a record transaction (its share of every other table)."""
+    100 runs, each one transaction of its share of every table (a pure engine's runs are claimed by the write of
+    the finished run, so the whole path writes a batch in one transaction too)."""
     bare_db = open_memory(path)
     runs = written["decision_runs"]
     batches = range(0, len(runs), 100)
@@ -291,7 +292,6 @@ def _bare_decision_writes(path: Path, written: dict[str, list[tuple]]) -> float:
         with transaction(bare_db):
             bare_db.executemany(f"INSERT INTO decision_runs VALUES ({','.join('?' * len(runs[0]))})",
                                 runs[first : first + 100])
-        with transaction(bare_db):
             for table in DECISION_TABLES[1:]:
                 rows = written[table]
                 share = rows[len(rows) * number // len(batches) : len(rows) * (number + 1) // len(batches)]

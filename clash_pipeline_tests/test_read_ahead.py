@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import orjson
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -58,6 +60,8 @@ def test_read_ahead_serves_what_each_read_reads(tmp_path_factory, candles, mids,
         tick += step
         for read in READS:
             assert ahead.rows(read, tick) == direct.rows(read, tick), (read.label, tick - T0)
+            rows, encoded = ahead.encoded(read, tick)  # each row's JSON, made once per window
+            assert rows == direct.rows(read, tick) and encoded == [orjson.dumps(row) for row in rows]
             assert ahead.newest(read, tick) == direct.newest(read, tick), (read.label, tick - T0)
     conn.close()
 

@@ -217,6 +217,7 @@ class DecisionRuntime:
         self._rules: dict[str, AssetRules] = {}
         self._universe: Universe | None = None  # loaded once per pass for the clones compiled in it
         self._passes = 0
+        self._sequenced = False  # decision_runs has its sqlite_sequence row (reserve_run_ids)
 
     # -- what is due ------------------------------------------------------------------------------------------
     def _plans(self, clone_id: int, version: int) -> tuple[CompiledGraph, dict]:
@@ -291,13 +292,14 @@ class DecisionRuntime:
     def reserve_run_ids(self, count: int) -> range:
         """Ids for runs decided before they are claimed: a block of the table's AUTOINCREMENT sequence, taken in
         one write (as a database sequence hands out a cached block); every row inserted without an id gets one
-        past it, so a reserved id is this worker's alone."""
-        with transaction(self.conn):
+        past it, so a reserved id is this worker's alone. One statement, atomic on its own (no savepoint)."""
+        if not self._sequenced:  # the table's sequence row exists once a row was ever inserted
             self.conn.execute("INSERT INTO sqlite_sequence (name, seq) SELECT 'decision_runs', (SELECT COALESCE("
                               "MAX(run_id), 0) FROM decision_runs) WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence "
                               "WHERE name = 'decision_runs')")
-            (last,) = self.conn.execute("UPDATE sqlite_sequence SET seq = seq + ? WHERE name = 'decision_runs' "
-                                        "RETURNING seq", (count,)).fetchone()
+            self._sequenced = True
+        ((last,),) = self.conn.execute("UPDATE sqlite_sequence SET seq = seq + ? WHERE name = 'decision_runs' "
+                                       "RETURNING seq", (count,)).fetchall()
         return range(last - count + 1, last + 1)
 
     def resume_stale(self) -> list[Claim]:
@@ -607,8 +609,8 @@ class DecisionRuntime:
         ref = future.result()
         with transaction(self.conn):
             self.outbox.record(ref)
-            self.conn.executemany("UPDATE decision_runs SET payload_key = ?, payload_sha256 = ? WHERE run_id = ?",
-                                  [(ref.key, ref.sha256, run_id) for run_id in ids])
+            self.conn.execute("UPDATE decision_runs SET payload_key = ?, payload_sha256 = ? WHERE run_id IN (SELECT "
+                              "value FROM json_each(?))", (ref.key, ref.sha256, orjson.dumps(ids)))
         return len(ids)
 
     def _write(self, outcomes: list[Outcome], refs: dict[int, object], stamp: int) -> list[int]:

@@ -29,31 +29,41 @@ def encoded_packet(conn: sqlite3.Connection, plan: AssetPlan, as_of_ms: int,
     fitting a channel to its budget encodes it anyway, and an archived run's context is these bytes."""
     reader = reader or SqlReader(conn)
     channels: dict[str, dict] = {}
+    encoded: dict[str, dict[str, list[bytes]]] = {}  # each read's rows as JSON, by channel
     counts = []
     for read in plan.reads:
-        rows = list(reader.rows(read, as_of_ms))
+        rows, rows_json = reader.encoded(read, as_of_ms)
         channel = channels.setdefault(read.channel, {"reads": {}, "truncated_rows": 0})
         channel["reads"][read.name] = {"columns": list(read.columns), "rows": rows}
+        encoded.setdefault(read.channel, {})[read.name] = rows_json
         counts.append((read, len(rows)))
-    encoded = {}
+    bodies = {}
     for name, channel in channels.items():
-        channel["truncated_rows"], body = _fit(channel, budget_bytes)
-        encoded[name] = {"reads": orjson.Fragment(body), "truncated_rows": channel["truncated_rows"]}
+        channel["truncated_rows"], body = _fit(channel, encoded[name], budget_bytes)
+        bodies[name] = {"reads": orjson.Fragment(body), "truncated_rows": channel["truncated_rows"]}
     packet = {"asset": plan.coin, "name": plan.name or plan.coin, "symbol": plan.symbol, "prompt_id": plan.prompt_id,
               "as_of_ms": as_of_ms,
               "channels": channels, "empty": empty_channels(conn, plan, counts, as_of_ms, reader.newest)}
-    return packet, orjson.dumps({**packet, "channels": encoded})
+    return packet, orjson.dumps({**packet, "channels": bodies})
 
 
-def _fit(channel: dict, budget_bytes: int) -> tuple[int, bytes]:
+def _fit(channel: dict, encoded: dict[str, list[bytes]], budget_bytes: int) -> tuple[int, bytes]:
     """Drop the oldest rows of the largest read until the channel fits its budget (compact JSON bytes); how many
-    went, and the reads' JSON."""
-    body = orjson.dumps(channel["reads"])
+    went, and the reads' JSON (assembled from each row's, `encoded`)."""
+    body = _reads_json(channel["reads"], encoded)
     dropped, size = 0, len(body)
     while size > budget_bytes:
-        largest = max(channel["reads"].values(), key=lambda r: len(r["rows"]))
-        if not largest["rows"]:
+        name = max(channel["reads"], key=lambda n: len(channel["reads"][n]["rows"]))
+        if not channel["reads"][name]["rows"]:
             break
-        size -= len(orjson.dumps(largest["rows"].pop(0))) + 1
+        channel["reads"][name]["rows"].pop(0)
+        size -= len(encoded[name].pop(0)) + 1
         dropped += 1
-    return dropped, (orjson.dumps(channel["reads"]) if dropped else body)
+    return dropped, (_reads_json(channel["reads"], encoded) if dropped else body)
+
+
+def _reads_json(reads: dict, encoded: dict[str, list[bytes]]) -> bytes:
+    """`orjson.dumps(reads)`, its rows taken from their JSON."""
+    return orjson.dumps({name: {"columns": read["columns"], "rows": orjson.Fragment(b"[" + b",".join(encoded[name])
+                                                                                     + b"]")}
+                         for name, read in reads.items()})

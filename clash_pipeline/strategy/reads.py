@@ -13,6 +13,8 @@ import sqlite3
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
+import orjson
+
 from clash_pipeline.strategy.plan import Read
 
 
@@ -26,6 +28,11 @@ class SqlReader:
         """The read's rows known at `as_of_ms`, oldest first."""
         sql, params = read.sql(as_of_ms)
         return self.conn.execute(sql, params).fetchall()[::-1]
+
+    def encoded(self, read: Read, as_of_ms: int) -> tuple[list[tuple], list[bytes]]:
+        """The read's rows and each row's compact JSON (what a packet is measured and archived as)."""
+        rows = self.rows(read, as_of_ms)
+        return rows, [orjson.dumps(row) for row in rows]
 
     def newest(self, read: Read, as_of_ms: int) -> int | None:
         """The stamp of the newest row the read could see at `as_of_ms`, whatever its window."""
@@ -43,6 +50,8 @@ class _Window:
     rows: list[tuple]       # those rows
     base_newest: int | None = None
     base_newest_read: bool = False
+    base_json: list[bytes] | None = None  # each row's JSON, made once for the window (`encoded`)
+    json: list[bytes] | None = None
 
 
 class ReadAhead(SqlReader):
@@ -68,25 +77,46 @@ class ReadAhead(SqlReader):
         self._windows[read] = window
         return window
 
-    def rows(self, read: Read, as_of_ms: int) -> list[tuple]:
+    def _spans(self, read: Read, as_of_ms: int) -> tuple[_Window, slice, slice] | None:
+        """Which of a window's rows the read gives at `as_of_ms`: a span of the rows it gave when the window opened,
+        then a span of those known since; None where the window cannot serve it (read directly)."""
         window = self._window(read, as_of_ms)
         if window is None:
-            return super().rows(read, as_of_ms)
+            return None
         known = bisect_right(window.stamps, as_of_ms - read.known_after_ms)
         after = -1 if read.window_ms is None else as_of_ms - read.window_ms  # stamps must be > after
         if read.latest_only:
             if known:  # the newest stamp known now is one of the window's
                 newest = window.stamps[known - 1]
                 if read.window_ms is not None and newest <= after:
-                    return []
-                return window.rows[bisect_left(window.stamps, newest, 0, known):known][::-1][: read.limit][::-1]
-            return window.base[bisect_right(window.base_stamps, after):]
+                    return window, slice(0, 0), slice(0, 0)
+                first = max(bisect_left(window.stamps, newest, 0, known), known - read.limit)
+                return window, slice(0, 0), slice(first, known)
+            return window, slice(bisect_right(window.base_stamps, after), None), slice(0, 0)
         first = 0 if read.window_ms is None else bisect_right(window.stamps, after, 0, known)
-        found = window.rows[max(first, known - read.limit):known]
-        if len(found) < read.limit:  # the rest from what the read gave when the window opened
-            older = bisect_right(window.base_stamps, after)
-            found = window.base[max(older, len(window.base) - (read.limit - len(found))):] + found
-        return found
+        found = slice(max(first, known - read.limit), known)
+        missing = read.limit - (found.stop - found.start)
+        if missing <= 0:
+            return window, slice(0, 0), found
+        older = bisect_right(window.base_stamps, after)  # the rest from what the read gave when the window opened
+        return window, slice(max(older, len(window.base) - missing), None), found
+
+    def rows(self, read: Read, as_of_ms: int) -> list[tuple]:
+        spans = self._spans(read, as_of_ms)
+        if spans is None:
+            return super().rows(read, as_of_ms)
+        window, base, ahead = spans
+        return window.base[base] + window.rows[ahead]
+
+    def encoded(self, read: Read, as_of_ms: int) -> tuple[list[tuple], list[bytes]]:
+        spans = self._spans(read, as_of_ms)
+        if spans is None:
+            return super().encoded(read, as_of_ms)
+        window, base, ahead = spans
+        if window.json is None:  # a packet's read: its rows are served many times, encoded once
+            window.base_json = [orjson.dumps(row) for row in window.base]
+            window.json = [orjson.dumps(row) for row in window.rows]
+        return window.base[base] + window.rows[ahead], window.base_json[base] + window.json[ahead]
 
     def newest(self, read: Read, as_of_ms: int) -> int | None:
         window = self._window(read, as_of_ms)
