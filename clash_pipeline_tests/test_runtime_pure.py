@@ -21,8 +21,8 @@ def test_a_pure_run_is_written_once_finished_never_as_running(trading_home):
     inserts = [s for s in seen if s.startswith("INSERT INTO decision_runs")]
     updates = [s for s in seen if s.startswith("UPDATE decision_runs") and "WHERE run_id" in s]
     assert len(inserts) == 8 and all("'running'" not in s for s in inserts) and updates == []
-    rows = runtime.conn.execute("SELECT status, attempts, worker, finished_ms IS NOT NULL FROM decision_runs").fetchall()
-    assert len(rows) == 8 and all(status != "running" and attempts == 1 and done for status, attempts, _, done in rows)
+    rows = runtime.conn.execute("SELECT status, attempts, finished_ms IS NOT NULL FROM decision_runs").fetchall()
+    assert len(rows) == 8 and all(status != "running" and attempts == 1 and done for status, attempts, done in rows)
     assert sorted(o.run_id for o in report.outcomes) == [r for (r,) in runtime.conn.execute(
         "SELECT run_id FROM decision_runs ORDER BY run_id")]
 

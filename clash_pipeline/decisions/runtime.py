@@ -10,7 +10,8 @@
 - Record: the payloads (context, prompt, reply, reason) go to the archive outbox as one object per batch; the
   action, every gate verdict, the dry-run order and its ledger events, and the run's final state are written in
   one transaction per batch. A crash before that leaves a claimed run `running` (a pure one unwritten, due
-  again): the next pass takes it over once its lease has run out and finishes it (or marks it failed after three attempts): never a half-written order.
+  again): the next pass takes it over once its lease has run out and finishes it (or marks it failed after three
+  attempts): never a half-written order.
 - Leases: a claim holds for `lease_ms` after its last heartbeat; while a pass works, a background thread renews
   the leases of every run this worker holds (every `lease_ms / 3`), so a slow model call never loses one. A run
   is recorded only by the claim that holds it (worker and attempt, still `running`): a run another worker took

@@ -34,7 +34,7 @@ DEFAULT_EQUITY_USD = Decimal(10_000)
 DRAWDOWN_STOP_PCT = Decimal(25)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Booking:
     """A fill to book: into which account, why (an order, a stop, a liquidation), and the position's new bounds."""
 
@@ -128,36 +128,35 @@ class Broker:
         time) is skipped with everything it would have moved."""
         if not bookings:
             return
-        ids, before = next_ids(self.conn, "paper_fills", "fill_id", len(bookings)), self.conn.total_changes
-        self.conn.executemany(
-            "INSERT INTO paper_fills (fill_id, account_id, order_id, cause, coin, side, size, price, liquidity, "
-            "fee_micro, half_spread_micro, impact_micro, unfilled, source, notes, snapshot_json, ts_ms) VALUES "
-            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            [(fill_id, b.account_id, b.order_id, b.cause, b.coin, b.side, str(b.fill.size), str(b.fill.price),
-              b.fill.liquidity, to_micro(b.fill.fee), to_micro(b.fill.half_spread_cost), to_micro(b.fill.impact_cost),
-              str(b.fill.unfilled), b.fill.source, json.dumps(b.fill.notes), b.snap.json, b.ts_ms)
-             for fill_id, b in zip(ids, bookings)])
-        booked = list(zip(ids, bookings))
-        if self.conn.total_changes - before != len(bookings):  # some were booked already (a retry)
-            new = {f for (f,) in self.conn.execute(
-                f"SELECT fill_id FROM paper_fills WHERE fill_id IN ({','.join('?' * len(ids))})", list(ids))}
-            booked = [(fill_id, b) for fill_id, b in booked if fill_id in new]
+        if len(bookings) == 1:  # one fill (a mark's close, a resting limit): the table names its id
+            (b,) = bookings
+            cursor = self.conn.execute(_FILL_INSERT, _fill_row(None, b))
+            booked = [(cursor.lastrowid, b)] if cursor.rowcount else []
+        else:
+            ids, before = next_ids(self.conn, "paper_fills", "fill_id", len(bookings)), self.conn.total_changes
+            self.conn.executemany(_FILL_INSERT, [_fill_row(fill_id, b) for fill_id, b in zip(ids, bookings)])
+            booked = list(zip(ids, bookings))
+            if self.conn.total_changes - before != len(bookings):  # some were booked already (a retry)
+                new = {f for (f,) in self.conn.execute(
+                    f"SELECT fill_id FROM paper_fills WHERE fill_id IN ({','.join('?' * len(ids))})", list(ids))}
+                booked = [(fill_id, b) for fill_id, b in booked if fill_id in new]
+        if not booked:
+            return
         held = self._held([b for _, b in booked])
-        events, balances, moved = [], dict.fromkeys(sorted({b.account_id for _, b in booked}), 0), {}
+        events, balances, moved = [], {}, {}
         for fill_id, b in booked:
             ref, fill, key = f"fill:{fill_id}", b.fill, (b.account_id, b.coin)
-            current = held.get(key, Position(b.coin))
+            current = held.get(key) or Position(b.coin)
             held[key], realized = apply_fill(current, b.side, fill.size, fill.price, b.leverage, b.stop_loss,
                                              b.take_profit)
-            made = [("fill", ref, 0, f"{b.side} {fill.size} {b.coin} @ {fill.price} ({b.cause})", b.ts_ms),
-                    ("fee", ref, -to_micro(fill.fee), f"{fill.liquidity} fee", b.ts_ms)]
+            fee, gained = -to_micro(fill.fee), to_micro(realized) if realized else 0
+            events += [(b.account_id, "fill", ref, 0, f"{b.side} {fill.size} {b.coin} @ {fill.price} ({b.cause})",
+                        b.ts_ms), (b.account_id, "fee", ref, fee, f"{fill.liquidity} fee", b.ts_ms)]
             if realized:
-                made.append(("realized_pnl", ref, to_micro(realized),
-                             f"closed at {fill.price} vs entry {current.entry}", b.ts_ms))
-            events += [(b.account_id, *event) for event in made]
-            balances[b.account_id] += sum(event[2] for event in made)
-            realized_before = moved.get(key, (0, 0))[0]
-            moved[key] = (realized_before + to_micro(realized), b.ts_ms)
+                events.append((b.account_id, "realized_pnl", ref, gained,
+                               f"closed at {fill.price} vs entry {current.entry}", b.ts_ms))
+            balances[b.account_id] = balances.get(b.account_id, 0) + fee + gained
+            moved[key] = (moved[key][0] + gained if key in moved else gained, b.ts_ms)
         # The fill rows are new (they are unique), so their events are too: no per-event conflict check.
         self.conn.executemany("INSERT INTO ledger_events (account_id, kind, ref, amount_micro, detail, ts_ms) "
                               "VALUES (?, ?, ?, ?, ?, ?)", events)
@@ -346,6 +345,18 @@ class Broker:
                                      as_of)
             elif as_of - created >= self.config.limit_ttl_ms:
                 lifecycle.transition(self.conn, order_id, EventKind.EXPIRED, "time in force ran out", as_of)
+
+
+_FILL_INSERT = ("INSERT INTO paper_fills (fill_id, account_id, order_id, cause, coin, side, size, price, liquidity, "
+                "fee_micro, half_spread_micro, impact_micro, unfilled, source, notes, snapshot_json, ts_ms) VALUES "
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")
+
+
+def _fill_row(fill_id: int | None, b: Booking) -> tuple:
+    """A booking as its paper_fills row (a NULL id: the table picks the next)."""
+    return (fill_id, b.account_id, b.order_id, b.cause, b.coin, b.side, str(b.fill.size), str(b.fill.price),
+            b.fill.liquidity, to_micro(b.fill.fee), to_micro(b.fill.half_spread_cost), to_micro(b.fill.impact_cost),
+            str(b.fill.unfilled), b.fill.source, json.dumps(b.fill.notes), b.snap.json, b.ts_ms)
 
 
 def _d(value: str | None) -> Decimal | None:
