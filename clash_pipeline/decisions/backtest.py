@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from clash_pipeline.archive.outbox import Outbox
 from clash_pipeline.decisions.runtime import DecisionRuntime
-from clash_pipeline.memory.db import transaction
+from clash_pipeline.memory.db import checkpoints_deferred, transaction
 from clash_pipeline.paper.fills import FillConfig
 from clash_pipeline.paper.metrics import account_metrics
 from clash_pipeline.strategy.catalog import CADENCES
@@ -61,21 +61,22 @@ def simulate(conn: sqlite3.Connection, outbox: Outbox, clone_ids: list[int], lab
                               read_ahead_ms=ARCHIVE_EVERY_TICKS * step if stored_history else None)
     ticks = range(start_ms - start_ms % step + (step if start_ms % step else 0), end_ms + 1, step)
     decisions, i = 0, 0
-    while i < len(ticks):
-        with transaction(conn):  # a day of ticks (or COMMIT_EVERY decisions) commits at once, its payloads too
-            first, batch = i, 0
-            while i < len(ticks) and i - first < ARCHIVE_EVERY_TICKS and batch < COMMIT_EVERY:
-                clock[0] = ticks[i]
-                outcomes = runtime.tick(clone_ids).outcomes
-                decisions, batch = decisions + len(outcomes), batch + len(outcomes)
-                if on_tick:
-                    on_tick(ticks[i], outcomes)
-                runtime.broker.mark(ticks[i], [a for c in clone_ids for a in _accounts(conn, c, label)])
-                if i % 96 == 0:
-                    progress(f"{label}: tick {i + 1}/{len(ticks)}, {decisions} decisions")
-                i += 1
-            runtime.flush_payloads()
-    runtime.flush_payloads(wait=True)
+    with checkpoints_deferred(conn):  # a simulation rewrites the same pages daily: the WAL is copied back once
+        while i < len(ticks):
+            with transaction(conn):  # a day of ticks (or COMMIT_EVERY decisions) commits at once, its payloads too
+                first, batch = i, 0
+                while i < len(ticks) and i - first < ARCHIVE_EVERY_TICKS and batch < COMMIT_EVERY:
+                    clock[0] = ticks[i]
+                    outcomes = runtime.tick(clone_ids).outcomes
+                    decisions, batch = decisions + len(outcomes), batch + len(outcomes)
+                    if on_tick:
+                        on_tick(ticks[i], outcomes)
+                    runtime.broker.mark(ticks[i], [a for c in clone_ids for a in _accounts(conn, c, label)])
+                    if i % 96 == 0:
+                        progress(f"{label}: tick {i + 1}/{len(ticks)}, {decisions} decisions")
+                    i += 1
+                runtime.flush_payloads()
+        runtime.flush_payloads(wait=True)
     return decisions, len(ticks)
 
 

@@ -35,6 +35,21 @@ def connect(path: Path | str) -> sqlite3.Connection:
 _SAVEPOINTS = itertools.count()
 
 
+@contextmanager
+def checkpoints_deferred(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """Bulk writes (a simulation of many ticks): this connection does not checkpoint the WAL while the block runs
+    (each checkpoint copies the pages written since the last and syncs the file, and a simulation rewrites the
+    same pages every day), then checkpoints once after it (PASSIVE: no reader or writer waits for it)."""
+    (previous,) = conn.execute("PRAGMA wal_autocheckpoint").fetchone()
+    conn.execute("PRAGMA wal_autocheckpoint=0")
+    try:
+        yield conn
+    finally:
+        conn.execute(f"PRAGMA wal_autocheckpoint={int(previous)}")
+        if not conn.in_transaction:
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+
 def next_ids(conn: sqlite3.Connection, table: str, key: str, count: int) -> range:
     """The ids the next `count` rows of an AUTOINCREMENT table get if inserted with them, in the caller's write
     transaction (no other writer can take them): past the table's sequence and its rows. Rows written in one

@@ -77,46 +77,53 @@ class ReadAhead(SqlReader):
         self._windows[read] = window
         return window
 
-    def _spans(self, read: Read, as_of_ms: int) -> tuple[_Window, slice, slice] | None:
-        """Which of a window's rows the read gives at `as_of_ms`: a span of the rows it gave when the window opened,
-        then a span of those known since; None where the window cannot serve it (read directly)."""
+    def _spans(self, read: Read, as_of_ms: int) -> tuple[_Window, int, int, int] | None:
+        """Which of a window's rows the read gives at `as_of_ms`: those it gave when the window opened from
+        `base_from` on, then those known since in [first, known); None where the window cannot serve it (read
+        directly)."""
         window = self._window(read, as_of_ms)
         if window is None:
             return None
         known = bisect_right(window.stamps, as_of_ms - read.known_after_ms)
+        none = len(window.base)  # no row of the base
+        if read.window_ms is None and not read.latest_only and known >= read.limit:  # the common case
+            return window, none, known - read.limit, known
         after = -1 if read.window_ms is None else as_of_ms - read.window_ms  # stamps must be > after
         if read.latest_only:
             if known:  # the newest stamp known now is one of the window's
                 newest = window.stamps[known - 1]
                 if read.window_ms is not None and newest <= after:
-                    return window, slice(0, 0), slice(0, 0)
-                first = max(bisect_left(window.stamps, newest, 0, known), known - read.limit)
-                return window, slice(0, 0), slice(first, known)
-            return window, slice(bisect_right(window.base_stamps, after), None), slice(0, 0)
-        first = 0 if read.window_ms is None else bisect_right(window.stamps, after, 0, known)
-        found = slice(max(first, known - read.limit), known)
-        missing = read.limit - (found.stop - found.start)
+                    return window, none, 0, 0
+                return window, none, max(bisect_left(window.stamps, newest, 0, known), known - read.limit), known
+            return window, bisect_right(window.base_stamps, after), 0, 0
+        first = max(0 if read.window_ms is None else bisect_right(window.stamps, after, 0, known),
+                    known - read.limit)
+        missing = read.limit - (known - first)
         if missing <= 0:
-            return window, slice(0, 0), found
+            return window, none, first, known
         older = bisect_right(window.base_stamps, after)  # the rest from what the read gave when the window opened
-        return window, slice(max(older, len(window.base) - missing), None), found
+        return window, max(older, none - missing), first, known
 
     def rows(self, read: Read, as_of_ms: int) -> list[tuple]:
         spans = self._spans(read, as_of_ms)
         if spans is None:
             return super().rows(read, as_of_ms)
-        window, base, ahead = spans
-        return window.base[base] + window.rows[ahead]
+        window, base_from, first, known = spans
+        found = window.rows[first:known]
+        return window.base[base_from:] + found if base_from < len(window.base) else found
 
     def encoded(self, read: Read, as_of_ms: int) -> tuple[list[tuple], list[bytes]]:
         spans = self._spans(read, as_of_ms)
         if spans is None:
             return super().encoded(read, as_of_ms)
-        window, base, ahead = spans
+        window, base_from, first, known = spans
         if window.json is None:  # a packet's read: its rows are served many times, encoded once
             window.base_json = [orjson.dumps(row) for row in window.base]
             window.json = [orjson.dumps(row) for row in window.rows]
-        return window.base[base] + window.rows[ahead], window.base_json[base] + window.json[ahead]
+        if base_from < len(window.base):
+            return window.base[base_from:] + window.rows[first:known], \
+                window.base_json[base_from:] + window.json[first:known]
+        return window.rows[first:known], window.json[first:known]
 
     def newest(self, read: Read, as_of_ms: int) -> int | None:
         window = self._window(read, as_of_ms)
