@@ -89,7 +89,7 @@ class Due:
     forced: bool
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Claim:
     """A run this worker holds: its id, its key and the attempt that took it (the lease token). `claimed` False: a
     pure engine's run, decided before it is claimed (its id reserved; recording it inserts its row, and that INSERT
@@ -101,7 +101,7 @@ class Claim:
     claimed: bool = True
 
 
-@dataclass
+@dataclass(slots=True)
 class Outcome:
     run_id: int
     due: Due
@@ -117,7 +117,7 @@ class Outcome:
     claimed: bool = True  # its running row exists (claimed, then decided), or recording inserts it (pure)
 
 
-@dataclass
+@dataclass(slots=True)
 class Prepared:
     """A run read and ready for its engine: what the engine is asked and what the gates will need."""
 
