@@ -720,13 +720,12 @@ class DecisionRuntime:
         # without a heartbeat no other worker holds this context's runs: only the first pass can find stale ones
         resumed = self.resume_stale() if self.heartbeat or not self._passes else []
         self._passes += 1
-        pure = [d for d in due if self._pure(d)]
-        pure_set = set(pure)
-        claims = {c.due: c for c in self.claim([d for d in due if d not in pure_set])}
-        reserved = iter(self.reserve_run_ids(len(pure)) if pure else ())
+        pure = [self._pure(d) for d in due]
+        claims = {c.due: c for c in self.claim([d for d, p in zip(due, pure) if not p])}
+        reserved = iter(self.reserve_run_ids(sum(pure)) if any(pure) else ())
         report.claimed, report.resumed = len(claims), len(resumed)  # pure runs count once recorded
-        work = resumed + [Claim(next(reserved), d, claimed=False) if d in pure_set else claims[d]
-                          for d in due if d in pure_set or d in claims]
+        work = resumed + [Claim(next(reserved), d, claimed=False) if p else claims[d]
+                          for d, p in zip(due, pure) if p or d in claims]
         done: list[Outcome] = []
 
         staged: list[_Staged] = []  # a batch whose archive object is prepared while the next batch is decided
