@@ -8,6 +8,7 @@ import orjson
 from clash_pipeline.decisions import backtest, payloads
 from clash_pipeline.decisions.replay import replay_run
 from clash_pipeline.decisions.service import run_story
+from clash_pipeline.memory.db import checkpoints_deferred, open_memory, transaction
 from clash_pipeline.strategy import modes, store
 from clash_pipeline.timeutil import HOUR_MS
 from clash_pipeline_tests.conftest import NOW_MS, TRADING_COINS as COINS
@@ -81,3 +82,19 @@ def test_a_forked_child_compresses_payloads_on_a_thread_of_its_own():
         os._exit(0 if rt._COMPRESSOR.submit(lambda: "child").result(timeout=5) == "child" else 1)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_a_simulation_defers_wal_checkpoints_and_restores_them_even_when_it_fails(trading_home):
+    conn = open_memory(trading_home / "market_memory.sqlite")
+    conn.execute("PRAGMA wal_autocheckpoint=777")
+    inside = []
+    try:
+        with checkpoints_deferred(conn):
+            inside.append(conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0])
+            with transaction(conn):
+                conn.execute("INSERT INTO kill_switches VALUES ('clone:9', 0, 'drill', 0)")
+            raise RuntimeError("the simulation stopped")
+    except RuntimeError:
+        pass
+    assert inside == [0] and conn.execute("PRAGMA wal_autocheckpoint").fetchone() == (777,)
+    assert conn.execute("SELECT COUNT(*) FROM kill_switches WHERE scope = 'clone:9'").fetchone() == (1,)
