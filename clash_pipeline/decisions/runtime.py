@@ -698,7 +698,9 @@ class DecisionRuntime:
             elif o.status == "rejected" and p and p.action and p.action.trades:
                 rejected.append((o.run_id, "; ".join(f"{g}: {why}" for g, ok, why in o.gates.verdicts if not ok)))
         order_ids = lifecycle.place_many(self.conn, placed, stamp) if placed else []
-        self.broker.book_fills([dataclasses.replace(b, order_id=order_ids[i]) for i, b in bookings])
+        for i, booking in bookings:
+            booking.order_id = order_ids[i]  # the order it fills, known once the orders are written
+        self.broker.book_fills([booking for _, booking in bookings])
         if rejected:
             lifecycle.reject_runs(self.conn, rejected, stamp)
 
