@@ -38,8 +38,8 @@ def _metadata(report: TickReport, names: dict[str, str] | None = None) -> dict:
     return {
         "dagster/row_count": len(report.outcomes), "pairs_due": report.due, "claimed": report.claimed,
         "resumed": report.resumed, **counts, "max_in_flight": report.max_in_flight,
-        "model_cost_usd": report.cost_micro / 1e6,
-        "p50_ms": latencies[len(latencies) // 2] if latencies else 0.0,
+        "model_cost_usd": round(report.cost_micro / 1e6, 6),  # exact: costs are whole micro-USD
+        "p50_ms": round(latencies[len(latencies) // 2], 2) if latencies else 0.0,  # a run, start to recorded
         "runs": dg.MetadataValue.md("\n".join(rows)),
     }
 
