@@ -120,3 +120,22 @@ def test_the_worker_stops_gracefully_on_sigterm(trading_home):
     worker.send_signal(signal.SIGTERM)
     out, _ = worker.communicate(timeout=30)
     assert worker.returncode == 0 and "worker stopped after" in out and "pass: due" in out
+
+
+def test_a_runs_gates_are_shown_in_the_order_they_are_evaluated(trading_home):
+    """GATE_ORDER follows run_gates and the live adapter's gates (their sources, in order), and a run's story
+    lists its verdicts in that order, not by name."""
+    import re
+    from pathlib import Path
+
+    from clash_pipeline.decisions import gates as gates_module
+    from clash_pipeline.live import execute
+
+    checked = re.findall(r'report\.check\("(\w+)"', Path(gates_module.__file__).read_text())
+    assert list(dict.fromkeys(checked)) == list(gates_module.GATE_ORDER[: len(set(checked))])
+    live = set(re.findall(r'\("((?:live_\w+)|kill_switch_at_send)"', Path(execute.__file__).read_text()))
+    assert live and live <= set(gates_module.GATE_ORDER[len(set(checked)):])
+    runtime = trading_runtime(trading_home)
+    traded = next(o for o in runtime.tick().outcomes if o.gates and len(o.gates.verdicts) > 3)
+    story = run_story(runtime.conn, runtime.outbox, traded.run_id)
+    assert [g["gate"] for g in story["gates"]] == [gate for gate, _, _ in traded.gates.verdicts]

@@ -60,6 +60,21 @@ class AssetRules:
         return cap, f"exchange {cap} (margin tier from {tier[0]:,.0f} USD)"
 
 
+# Every gate, in the order a run meets them: `run_gates`, then the live adapter's at send (`live/execute.py`). A
+# run's verdicts are shown in this order (a test checks both modules against it).
+GATE_ORDER = ("model_budget", "schema_valid", "asset_enabled", "dry_run_only", "context_fresh", "order_type_allowed",
+              "price_available", "position_exists", "limit_price_band", "notional_limits", "leverage_limits",
+              "spot_long_only", "margin_mode", "lot_and_tick", "rate_limits", "kill_switch", "drawdown_stop",
+              "live_agent", "live_order_notional", "live_day_notional", "live_account", "live_wire",
+              "kill_switch_at_send")
+_GATE_POSITION = {gate: i for i, gate in enumerate(GATE_ORDER)}
+
+
+def in_evaluation_order(verdicts: list[tuple]) -> list[tuple]:
+    """Verdict rows (gate first) in the order the gates are evaluated; a gate not in GATE_ORDER goes last."""
+    return sorted(verdicts, key=lambda row: (_GATE_POSITION.get(row[0], len(GATE_ORDER)), row[0]))
+
+
 @dataclass(slots=True)  # a value: never changed once made (not frozen: a frozen init costs 4x, once per run)
 class GateInput:
     action: Action | None

@@ -14,7 +14,7 @@ from clash_pipeline.archive import open_archive
 from clash_pipeline.archive.outbox import Outbox
 from clash_pipeline.decisions import payloads
 from clash_pipeline.decisions.costs import PriceTable
-from clash_pipeline.decisions.gates import GlobalBounds
+from clash_pipeline.decisions.gates import GlobalBounds, in_evaluation_order
 from clash_pipeline.decisions.limits import ModelLimits
 from clash_pipeline.decisions.prompting import assemble
 from clash_pipeline.decisions.runtime import DecisionRuntime, TickReport
@@ -87,8 +87,8 @@ def run_story(conn: sqlite3.Connection, outbox: Outbox, run_id: int) -> dict:
     run = dict(zip(columns, row))
     action = conn.execute("SELECT * FROM decision_actions WHERE run_id = ?", (run_id,)).fetchone()
     action_columns = [c[0] for c in conn.execute("SELECT * FROM decision_actions LIMIT 0").description]
-    gates = conn.execute("SELECT gate, passed, detail FROM decision_gates WHERE run_id = ? ORDER BY gate",
-                         (run_id,)).fetchall()
+    gates = in_evaluation_order(conn.execute("SELECT gate, passed, detail FROM decision_gates WHERE run_id = ?",
+                                             (run_id,)).fetchall())
     order = conn.execute("SELECT * FROM orders WHERE run_id = ?", (run_id,)).fetchone()
     order_columns = [c[0] for c in conn.execute("SELECT * FROM orders LIMIT 0").description]
     events = conn.execute("SELECT kind, detail, created_ms FROM execution_events WHERE run_id = ? ORDER BY event_id",
