@@ -16,7 +16,7 @@ from clash_pipeline.defs.resources import default_resources
 from clash_pipeline.memory.checks import candle_gaps
 from clash_pipeline.memory.db import open_memory
 from clash_pipeline.settings import load_settings
-from clash_pipeline.timeutil import day_start_ms
+from clash_pipeline.timeutil import day_start_ms, iso
 
 
 @pytest.fixture
@@ -158,6 +158,7 @@ def test_a_clone_decision_launched_by_hand_and_the_cadence_sensor(settings, inst
     context = dg.build_sensor_context(instance=instance, resources={k: resources[k] for k in ("market_memory", "archive")})
     request = decision_cadence_sensor(context)
     assert isinstance(request, dg.RunRequest) and request.tags["clash/pairs_due"] == "2"
+    assert request.tags["clash/tick"] == iso(int(request.tags["clash/tick_ms"]))  # readable beside the raw ms
 
     result = dg.materialize([clone_decisions], instance=instance, resources=resources, partition_key="c000001",
                             run_config={"ops": {"clone_decisions": {"config": {"asset": "ETH", "force": True}}}})

@@ -15,6 +15,7 @@ from clash_pipeline.decisions.runtime import DecisionRuntime, TickReport
 from clash_pipeline.defs.clones import clone_read_plans, clones_partitions
 from clash_pipeline.defs.lineage import market_memory_reads
 from clash_pipeline.defs.resources import ArchiveResource, MarketMemoryResource
+from clash_pipeline.defs.run_clock import tick_tags
 from clash_pipeline.strategy.store import clone_id_of
 from clash_pipeline.universe.names import display_names
 
@@ -104,7 +105,7 @@ def decision_cadence_sensor(context: dg.SensorEvaluationContext, market_memory: 
         return dg.SkipReason("nothing is due")
     first = min(d.tick_ms for d in due)
     return dg.RunRequest(run_key=f"tick-{first}-{len(due)}",
-                         tags={"clash/tick_ms": str(first), "clash/pairs_due": str(len(due))})
+                         tags={**tick_tags(first), "clash/pairs_due": str(len(due))})
 
 
 defs = dg.Definitions(assets=[decision_tick, clone_decisions], jobs=[decision_tick_job],

@@ -11,6 +11,7 @@ import dagster as dg
 
 from clash_pipeline.defs.lineage import market_memory_reads
 from clash_pipeline.defs.resources import ArchiveResource, MarketMemoryResource
+from clash_pipeline.defs.run_clock import tick_tags
 from clash_pipeline.live.config import LiveDisabled
 from clash_pipeline.live.keystore import KeystoreError
 
@@ -80,4 +81,4 @@ def live_cadence_sensor(context: dg.SensorEvaluationContext, market_memory: Mark
     if not due:
         return dg.SkipReason("no live clone is due")
     first = min(d.tick_ms for d in due)
-    return dg.RunRequest(run_key=f"live-tick-{first}-{len(due)}", tags={"clash/tick_ms": str(first)})
+    return dg.RunRequest(run_key=f"live-tick-{first}-{len(due)}", tags=tick_tags(first))
