@@ -155,13 +155,15 @@ def test_placing_a_filled_paper_order_writes_what_create_then_apply_fill_write(t
     stepwise = _order(conn)
     lifecycle.apply_fill(conn, stepwise, fill_status, "the fill", Decimal("0.004"), NOW_MS)
     run_id = _run(conn, "ETH")
-    at_once = lifecycle.place_filled(conn, lifecycle.NewOrder(run_id, 1, "BTC", Side.BUY, Decimal("0.01"),
-                                                              OrderType.MARKET, "0xonce"), fill_status, "the fill",
-                                     Decimal("0.004"), NOW_MS)
+    (at_once,) = lifecycle.place_many(conn, [(lifecycle.NewOrder(run_id, 1, "BTC", Side.BUY, Decimal("0.01"),
+                                                                 OrderType.MARKET, "0xonce"),
+                                               lifecycle.fill_events(fill_status, "the fill", Decimal("0.004")))],
+                                      NOW_MS)
     assert lifecycle.status(conn, at_once) == lifecycle.status(conn, stepwise)
     runs = [conn.execute("SELECT run_id FROM orders WHERE order_id = ?", (o,)).fetchone()[0] for o in (stepwise, at_once)]
     assert lifecycle.events(conn, runs[1]) == lifecycle.events(conn, runs[0])
-    assert lifecycle.place_filled(conn, lifecycle.NewOrder(run_id, 1, "BTC", Side.BUY, Decimal("0.01"),
-                                                           OrderType.MARKET, "0xagain"), fill_status, "again",
-                                  Decimal(0), NOW_MS) == at_once  # a retry: the same order, nothing more
+    assert lifecycle.place_many(conn, [(lifecycle.NewOrder(run_id, 1, "BTC", Side.BUY, Decimal("0.01"),
+                                                           OrderType.MARKET, "0xagain"),
+                                         lifecycle.fill_events(fill_status, "again", Decimal(0)))],
+                                NOW_MS) == [at_once]  # a retry: the same order, nothing more
     assert lifecycle.events(conn, runs[1]) == lifecycle.events(conn, runs[0])

@@ -3,7 +3,7 @@ run, under an id reserved from the table's sequence, and a key another worker re
 
 from __future__ import annotations
 
-from clash_pipeline.memory.db import open_memory
+from clash_pipeline.memory.db import open_memory, reserve_ids
 from clash_pipeline_tests.helpers import trading_runtime
 
 
@@ -47,8 +47,8 @@ def test_a_worker_that_decided_runs_another_recorded_first_writes_nothing_of_the
 
 def test_reserved_run_ids_are_never_handed_to_a_claim(trading_home):
     runtime = trading_runtime(trading_home)
-    first = runtime.reserve_run_ids(5)
-    again = runtime.reserve_run_ids(3)
+    first = reserve_ids(runtime.conn, "decision_runs", "run_id", 5)
+    again = reserve_ids(runtime.conn, "decision_runs", "run_id", 3)
     assert list(first) == [1, 2, 3, 4, 5] and list(again) == [6, 7, 8]
     claimed = runtime.claim(runtime.due()[:2])  # a model-backed run's claim: the table picks its id
     assert [c.run_id for c in claimed] == [9, 10]

@@ -56,7 +56,7 @@ from clash_pipeline.decisions.gates import (
     gate_input_to_dict,
 )
 from clash_pipeline.market.exchange_rules import dec
-from clash_pipeline.memory.db import connect, transaction
+from clash_pipeline.memory.db import connect, insert_new, reserve_ids, transaction
 from clash_pipeline.orders import lifecycle
 from clash_pipeline.orders.enums import FillStatus, OrderType, Side
 from clash_pipeline.orders.lifecycle import NewOrder
@@ -218,7 +218,6 @@ class DecisionRuntime:
         self._rules: dict[str, AssetRules] = {}
         self._universe: Universe | None = None  # loaded once per pass for the clones compiled in it
         self._passes = 0
-        self._sequenced = False  # decision_runs has its sqlite_sequence row (reserve_run_ids)
 
     # -- what is due ------------------------------------------------------------------------------------------
     def _plans(self, clone_id: int, version: int) -> tuple[CompiledGraph, dict]:
@@ -290,19 +289,6 @@ class DecisionRuntime:
                                          "WHERE run_id > ? ORDER BY run_id", (before,)).fetchall()
         return [Claim(run_id, by_key[c, p, a, t]) for run_id, c, p, a, t in inserted]
 
-    def reserve_run_ids(self, count: int) -> range:
-        """Ids for runs decided before they are claimed: a block of the table's AUTOINCREMENT sequence, taken in
-        one write (as a database sequence hands out a cached block); every row inserted without an id gets one
-        past it, so a reserved id is this worker's alone. One statement, atomic on its own (no savepoint)."""
-        if not self._sequenced:  # the table's sequence row exists once a row was ever inserted
-            self.conn.execute("INSERT INTO sqlite_sequence (name, seq) SELECT 'decision_runs', (SELECT COALESCE("
-                              "MAX(run_id), 0) FROM decision_runs) WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence "
-                              "WHERE name = 'decision_runs')")
-            self._sequenced = True
-        ((last,),) = self.conn.execute("UPDATE sqlite_sequence SET seq = seq + ? WHERE name = 'decision_runs' "
-                                       "RETURNING seq", (count,)).fetchall()
-        return range(last - count + 1, last + 1)
-
     def resume_stale(self) -> list[Claim]:
         """Take over runs whose lease ran out (no heartbeat for `lease_ms`: the worker died or hung); fail those
         out of attempts. `claimed_ms` is the lease's last renewal."""
@@ -342,13 +328,6 @@ class DecisionRuntime:
         if name not in self._engines:
             self._engines[name] = make_engine(name, **self.engine_settings.get(name, {}))
         return self._engines[name]
-
-    def decide(self, run_id: int, d: Due, attempt: int = 1) -> Outcome:
-        """One claimed run, start to end, in this thread."""
-        prepared = self.prepare(run_id, d, attempt)
-        if isinstance(prepared, Outcome):
-            return prepared
-        return self.conclude(prepared, self._propose(prepared))
 
     def prepare(self, run_id: int, d: Due, attempt: int = 1, claimed: bool = True) -> Prepared | Outcome:
         """Everything the engine and the gates read from the database (this thread's connection): the packet,
@@ -618,7 +597,7 @@ class DecisionRuntime:
         """Write runs (the caller's transaction), each only if this worker holds it: a claimed run while its claim
         still holds (this worker and attempt, still running), a pure one if its INSERT is its key's first (another
         worker may have decided and recorded it first). The runs' final state, actions and gate verdicts in one
-        statement each for the batch, then each order. Returns the runs another worker holds (nothing written)."""
+        statement each for the batch, then its orders. Returns the runs another worker holds (nothing written)."""
         claimed, new = [o for o in outcomes if o.claimed], [o for o in outcomes if not o.claimed]
         holding = dict(self.conn.execute(
             f"SELECT run_id, attempts FROM decision_runs WHERE run_id IN ({','.join('?' * len(claimed))}) AND "
@@ -630,17 +609,15 @@ class DecisionRuntime:
                 log.warning("decision run %s was taken over by another worker: not recorded by %s", o.run_id,
                             self.worker)
         if new:  # the INSERT is the claim: a key another worker recorded first keeps its row
-            self.conn.executemany(
-                "INSERT INTO decision_runs (run_id, clone_id, version, prompt_id, coin, tick_ms, forced, "
+            inserted = insert_new(
+                self.conn, "INSERT INTO decision_runs (run_id, clone_id, version, prompt_id, coin, tick_ms, forced, "
                 "context_label, engine, model, worker, claimed_ms, status, finished_ms, reply_status, error, "
                 "payload_key, payload_sha256, latency_ms, tokens_in, tokens_out) VALUES "
                 "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 [(o.run_id, o.due.clone_id, o.due.version, o.due.prompt_id, o.due.coin, o.due.tick_ms,
                   int(o.due.forced), self.context, *self._prompt_engine(o.due), self.worker, stamp,
-                  *_final(o, refs.get(o.run_id), stamp)) for o in new])
-            inserted = {run_id for (run_id,) in self.conn.execute(
-                f"SELECT run_id FROM decision_runs WHERE run_id IN ({','.join('?' * len(new))})",
-                [o.run_id for o in new])}  # reserved ids: a row with one is this worker's
+                  *_final(o, refs.get(o.run_id), stamp)) for o in new],
+                [o.run_id for o in new], "decision_runs", "run_id")  # reserved ids: a row with one is this worker's
             held |= inserted
             for o in new:
                 if o.run_id not in inserted:
@@ -724,7 +701,7 @@ class DecisionRuntime:
         self._passes += 1
         pure = [self._pure(d) for d in due]
         claims = {c.due: c for c in self.claim([d for d, p in zip(due, pure) if not p])}
-        reserved = iter(self.reserve_run_ids(sum(pure)) if any(pure) else ())
+        reserved = iter(reserve_ids(self.conn, "decision_runs", "run_id", sum(pure)) if any(pure) else ())
         report.claimed, report.resumed = len(claims), len(resumed)  # pure runs count once recorded
         work = resumed + [Claim(next(reserved), d, claimed=False) if p else claims[d]
                           for d, p in zip(due, pure) if p or d in claims]

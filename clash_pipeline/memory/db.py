@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -57,6 +57,29 @@ def next_ids(conn: sqlite3.Connection, table: str, key: str, count: int) -> rang
     (last,) = conn.execute(f"SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = ?), 0), "
                            f"COALESCE((SELECT MAX({key}) FROM {table}), 0))", (table,)).fetchone()
     return range(last + 1, last + 1 + count)
+
+
+def reserve_ids(conn: sqlite3.Connection, table: str, key: str, count: int) -> range:
+    """A block of `count` ids of an AUTOINCREMENT table, taken from its sequence before any transaction needs them
+    (as a database sequence hands out a cached block): a row inserted without an id gets one past the block, so a
+    reserved id is the caller's alone. Each statement is atomic on its own (no savepoint)."""
+    conn.execute(f"INSERT INTO sqlite_sequence (name, seq) SELECT ?, (SELECT COALESCE(MAX({key}), 0) FROM {table}) "
+                 "WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = ?)", (table, table))
+    ((last,),) = conn.execute("UPDATE sqlite_sequence SET seq = seq + ? WHERE name = ? RETURNING seq",
+                              (count, table)).fetchall()
+    return range(last - count + 1, last + 1)
+
+
+def insert_new(conn: sqlite3.Connection, sql: str, rows: list[tuple], ids: Sequence[int], table: str,
+               key: str) -> set[int]:
+    """Insert rows, each with its own id from `ids` (`sql` an INSERT ... ON CONFLICT DO NOTHING into a table with
+    no triggers): the ids that went in. All of them unless a row conflicted, and only then are they read back."""
+    before = conn.total_changes
+    conn.executemany(sql, rows)
+    if conn.total_changes - before == len(rows):
+        return set(ids)
+    return {i for (i,) in conn.execute(f"SELECT {key} FROM {table} WHERE {key} IN ({','.join('?' * len(ids))})",
+                                       list(ids))}
 
 
 @contextmanager

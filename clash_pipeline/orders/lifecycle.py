@@ -8,8 +8,7 @@ event that set it.
     create_order(conn, NewOrder(...), ts_ms) -> order_id        # the order, status open, and `order_created`
     transition(conn, order_id, EventKind.FILLED, detail, ts_ms)   # one event: the status it leads to
     apply_fill(conn, order_id, fill_status, detail, unfilled, ts_ms)  # what a fill model result means
-    place_filled(conn, NewOrder(...), fill_status, detail, unfilled, ts_ms)  # both at once, for a paper order
-    place_many(conn, [(NewOrder(...), fill_events(...)), ...], ts_ms)  # a batch of those: one statement a table
+    place_many(conn, [(NewOrder(...), fill_events(...))], ts_ms)  # orders with their fills at once, batched
 
 A partial fill's unfilled rest is cancelled at once (immediate-or-cancel, as Hyperliquid's market orders are;
 a marketable limit's rest too): `order_partially_filled` then `order_cancelled` naming the rest; the order stays
@@ -32,7 +31,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from clash_pipeline.memory.db import next_ids, transaction
+from clash_pipeline.memory.db import insert_new, next_ids, transaction
 from clash_pipeline.orders.enums import LIVE_ONLY, EventKind, FillStatus, OrderStatus, OrderType, Side
 
 S, E = OrderStatus, EventKind
@@ -103,7 +102,7 @@ def _writing(conn: sqlite3.Connection) -> AbstractContextManager:
 
 def create_order(conn: sqlite3.Connection, order: NewOrder, ts_ms: int) -> int:
     """The order (open) and its `order_created` event; a second call for the same run returns the same order."""
-    return _place(conn, order, [], ts_ms)
+    return place_many(conn, [(order, [])], ts_ms)[0]
 
 
 def load(conn: sqlite3.Connection, order_id: int) -> Order:
@@ -167,23 +166,11 @@ def apply_fill(conn: sqlite3.Connection, order_id: int, fill_status: FillStatus,
         return new
 
 
-def place_filled(conn: sqlite3.Connection, order: NewOrder, fill_status: FillStatus, detail: str,
-                 unfilled: Decimal, ts_ms: int) -> int:
-    """A new paper order and what the fill model made of it, at once: `create_order` then `apply_fill` (the same
-    machine, the same rows) in two statements. A second call for the same run returns the same order and writes
-    nothing."""
-    return _place(conn, order, fill_events(fill_status, detail, unfilled), ts_ms)
-
-
-def _place(conn: sqlite3.Connection, order: NewOrder, events: list[tuple[EventKind, str]], ts_ms: int) -> int:
-    return place_many(conn, [(order, events)], ts_ms)[0]
-
-
 def place_many(conn: sqlite3.Connection, placed: list[tuple[NewOrder, list[tuple[EventKind, str]]]],
                ts_ms: int) -> list[int]:
-    """New orders, each in the status its events lead it to from open, with `order_created` and those events: one
-    statement per table for all of them. An order its run has already keeps its row and events (its id is
-    returned, nothing is written)."""
+    """New orders, each in the status its events lead it to from open, with `order_created` and those events: the
+    same machine and rows as `create_order` then `apply_fill`, in one statement per table for all of them. An
+    order its run has already keeps its row and events (its id is returned, nothing is written)."""
     statuses = []
     for _, events in placed:
         status = OPEN
@@ -191,16 +178,16 @@ def place_many(conn: sqlite3.Connection, placed: list[tuple[NewOrder, list[tuple
             status = TRANSITIONS[status, event]
         statuses.append(status)
     with _writing(conn):
-        ids, before = next_ids(conn, "orders", "order_id", len(placed)), conn.total_changes
-        conn.executemany(
-            "INSERT INTO orders (order_id, run_id, clone_id, coin, side, size, price, order_type, reduce_only, "
+        ids = next_ids(conn, "orders", "order_id", len(placed))
+        new = insert_new(
+            conn, "INSERT INTO orders (order_id, run_id, clone_id, coin, side, size, price, order_type, reduce_only, "
             "take_profit, stop_loss, client_order_id, status, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
             "?, ?) ON CONFLICT (run_id) DO NOTHING",
             [(order_id, o.run_id, o.clone_id, o.coin, str(o.side), str(o.size), _text(o.price), str(o.order_type),
               int(o.reduce_only), _text(o.take_profit), _text(o.stop_loss), o.client_order_id, str(status.recorded),
-              ts_ms) for order_id, (o, _), status in zip(ids, placed, statuses)])
+              ts_ms) for order_id, (o, _), status in zip(ids, placed, statuses)], ids, "orders", "order_id")
         order_ids = list(ids)
-        if conn.total_changes - before != len(placed):  # some run had its order already: that order stands
+        if len(new) != len(placed):  # some run had its order already: that order stands
             runs = [o.run_id for o, _ in placed]
             existing = dict(conn.execute(f"SELECT run_id, order_id FROM orders WHERE run_id IN "
                                          f"({','.join('?' * len(runs))})", runs).fetchall())
@@ -208,7 +195,7 @@ def place_many(conn: sqlite3.Connection, placed: list[tuple[NewOrder, list[tuple
         conn.executemany("INSERT INTO execution_events (run_id, order_id, kind, detail, created_ms) VALUES "
                          "(?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                          [(o.run_id, order_id, str(event), text, ts_ms)
-                          for order_id, new_id, (o, events) in zip(order_ids, ids, placed) if order_id == new_id
+                          for order_id, (o, events) in zip(order_ids, placed) if order_id in new
                           for event, text in [(EventKind.CREATED, o.describe()), *events]])
         return order_ids
 
@@ -219,11 +206,6 @@ def fill_events(fill_status: FillStatus, detail: str, unfilled: Decimal) -> list
     if fill_status == FillStatus.PARTIAL:
         events.append((EventKind.CANCELLED, f"the unfilled rest {unfilled} is cancelled (immediate-or-cancel)"))
     return events
-
-
-def reject_run(conn: sqlite3.Connection, run_id: int, detail: str, ts_ms: int) -> None:
-    """A proposed trade the gates refused: an `order_rejected` event of the run, with no order."""
-    reject_runs(conn, [(run_id, detail)], ts_ms)
 
 
 def reject_runs(conn: sqlite3.Connection, rejected: list[tuple[int, str]], ts_ms: int) -> None:

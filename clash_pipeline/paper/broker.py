@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from clash_pipeline.market.exchange_rules import dec
-from clash_pipeline.memory.db import next_ids, transaction
+from clash_pipeline.memory.db import insert_new, next_ids, transaction
 from clash_pipeline.orders import lifecycle
 from clash_pipeline.orders.enums import EventKind
 from clash_pipeline.paper.fills import Fill, FillConfig, OrderSpec, Snapshot, fill_order, fill_resting
@@ -91,11 +91,11 @@ class Broker:
 
     def positions(self, account_id: int, coin: str | None = None) -> dict[str, Position]:
         """Open positions of an account (or just its position in `coin`, looked up by primary key)."""
-        columns = "SELECT coin, size, entry_px, leverage, stop_loss, take_profit FROM paper_positions WHERE "
+        columns = f"SELECT {_POSITION_COLUMNS} FROM paper_positions WHERE "
         rows = self.conn.execute(columns + "account_id = ? AND size != '0'", (account_id,)).fetchall() \
             if coin is None else self.conn.execute(columns + "account_id = ? AND coin = ? AND size != '0'",
                                                    (account_id, coin)).fetchall()
-        return {c: Position(c, dec(s), dec(e), dec(lv), _d(sl), _d(tp)) for c, s, e, lv, sl, tp in rows}
+        return {row[0]: _position(*row) for row in rows}
 
     def _ledger(self, account_id: int, kind: str, ref: str, amount: int, detail: str, ts_ms: int) -> bool:
         """One ledger event and its effect on the balance; nothing if that (account, kind, ref) exists."""
@@ -133,13 +133,10 @@ class Broker:
             cursor = self.conn.execute(_FILL_INSERT, _fill_row(None, b))
             booked = [(cursor.lastrowid, b)] if cursor.rowcount else []
         else:
-            ids, before = next_ids(self.conn, "paper_fills", "fill_id", len(bookings)), self.conn.total_changes
-            self.conn.executemany(_FILL_INSERT, [_fill_row(fill_id, b) for fill_id, b in zip(ids, bookings)])
-            booked = list(zip(ids, bookings))
-            if self.conn.total_changes - before != len(bookings):  # some were booked already (a retry)
-                new = {f for (f,) in self.conn.execute(
-                    f"SELECT fill_id FROM paper_fills WHERE fill_id IN ({','.join('?' * len(ids))})", list(ids))}
-                booked = [(fill_id, b) for fill_id, b in booked if fill_id in new]
+            ids = next_ids(self.conn, "paper_fills", "fill_id", len(bookings))
+            new = insert_new(self.conn, _FILL_INSERT, [_fill_row(fill_id, b) for fill_id, b in zip(ids, bookings)],
+                             ids, "paper_fills", "fill_id")  # a fill booked already (a retry) is not new
+            booked = [(fill_id, b) for fill_id, b in zip(ids, bookings) if fill_id in new]
         if not booked:
             return
         held = self._held([b for _, b in booked])
@@ -178,10 +175,9 @@ class Broker:
             b = bookings[0]
             return {(b.account_id, coin): p for coin, p in self.positions(b.account_id, b.coin).items()}
         accounts = sorted({b.account_id for b in bookings})
-        return {(a, c): Position(c, dec(sz), dec(e), dec(lv), _d(sl), _d(tp)) for a, c, sz, e, lv, sl, tp in
-                self.conn.execute(f"SELECT account_id, coin, size, entry_px, leverage, stop_loss, take_profit FROM "
-                                  f"paper_positions WHERE account_id IN ({','.join('?' * len(accounts))}) AND "
-                                  "size != '0'", accounts)}
+        return {(a, row[0]): _position(*row) for a, *row in self.conn.execute(
+            f"SELECT account_id, {_POSITION_COLUMNS} FROM paper_positions WHERE account_id IN "
+            f"({','.join('?' * len(accounts))}) AND size != '0'", accounts)}
 
     # -- marks ------------------------------------------------------------------------------------------------
     def mark(self, as_of_ms: int, account_ids: list[int] | None = None) -> list[MarkResult]:
@@ -345,6 +341,15 @@ class Broker:
                                      as_of)
             elif as_of - created >= self.config.limit_ttl_ms:
                 lifecycle.transition(self.conn, order_id, EventKind.EXPIRED, "time in force ran out", as_of)
+
+
+_POSITION_COLUMNS = "coin, size, entry_px, leverage, stop_loss, take_profit"
+
+
+def _position(coin: str, size: str, entry: str, leverage: str, stop_loss: str | None,
+              take_profit: str | None) -> Position:
+    """A paper_positions row (its _POSITION_COLUMNS) as a Position."""
+    return Position(coin, dec(size), dec(entry), dec(leverage), _d(stop_loss), _d(take_profit))
 
 
 _FILL_INSERT = ("INSERT INTO paper_fills (fill_id, account_id, order_id, cause, coin, side, size, price, liquidity, "

@@ -20,14 +20,20 @@ CHANNEL_BUDGET_BYTES = 8_000
 def build_packet(conn: sqlite3.Connection, plan: AssetPlan, as_of_ms: int,
                  budget_bytes: int = CHANNEL_BUDGET_BYTES, reader: SqlReader | None = None) -> dict:
     """The packet of `plan` as of `as_of_ms`, its reads through `reader` (each read's own query by default)."""
-    return encoded_packet(conn, plan, as_of_ms, budget_bytes, reader)[0]
+    return _built(conn, plan, as_of_ms, budget_bytes, reader or SqlReader(conn))[0]
 
 
 def encoded_packet(conn: sqlite3.Connection, plan: AssetPlan, as_of_ms: int,
                    budget_bytes: int = CHANNEL_BUDGET_BYTES, reader: SqlReader | None = None) -> tuple[dict, bytes]:
     """The packet and its compact JSON (`orjson.dumps(packet)`'s bytes), each channel's rows encoded once:
     fitting a channel to its budget encodes it anyway, and an archived run's context is these bytes."""
-    reader = reader or SqlReader(conn)
+    packet, channels_json = _built(conn, plan, as_of_ms, budget_bytes, reader or SqlReader(conn))
+    return packet, orjson.dumps({**packet, "channels": channels_json})
+
+
+def _built(conn: sqlite3.Connection, plan: AssetPlan, as_of_ms: int, budget_bytes: int,
+           reader: SqlReader) -> tuple[dict, dict]:
+    """The packet, and its channels with their reads as the JSON fitting them to the budget made."""
     channels: dict[str, dict] = {}
     encoded: dict[str, dict[str, list[bytes]]] = {}  # each read's rows as JSON, by channel
     counts = []
@@ -44,7 +50,7 @@ def encoded_packet(conn: sqlite3.Connection, plan: AssetPlan, as_of_ms: int,
     packet = {"asset": plan.coin, "name": plan.name or plan.coin, "symbol": plan.symbol, "prompt_id": plan.prompt_id,
               "as_of_ms": as_of_ms,
               "channels": channels, "empty": empty_channels(conn, plan, counts, as_of_ms, reader.newest)}
-    return packet, orjson.dumps({**packet, "channels": bodies})
+    return packet, bodies
 
 
 def _fit(channel: dict, encoded: dict[str, list[bytes]], budget_bytes: int) -> tuple[int, bytes]:
