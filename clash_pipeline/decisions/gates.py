@@ -17,6 +17,7 @@ from functools import lru_cache
 from clash_pipeline.decisions.action import Action
 from clash_pipeline.market.exchange_rules import (
     MIN_ORDER_VALUE,
+    bound,
     dec,
     min_order_value_ok,
     round_price,
@@ -53,7 +54,7 @@ class AssetRules:
         """The exchange's leverage cap for a position of `notional` USD, and where it comes from."""
         if self.kind == "spot":
             return 1, "spot 1"
-        tier = next(((low, lev) for low, lev in reversed(self.margin_tiers) if notional >= dec(low)), None)
+        tier = next(((low, lev) for low, lev in reversed(self.margin_tiers) if notional >= bound(low)), None)
         if tier is None:
             return self.max_leverage, f"exchange {self.max_leverage}"
         cap = min(tier[1], self.max_leverage) if self.max_leverage else tier[1]
@@ -114,6 +115,7 @@ class OrderDraft:
 class GateReport:
     verdicts: list[tuple[str, bool, str]] = field(default_factory=list)
     order: OrderDraft | None = None
+    failed: int = 0  # verdicts that failed, counted as `check` records them
 
     @property
     def passed(self) -> bool:
@@ -121,6 +123,7 @@ class GateReport:
 
     def check(self, gate: str, passed: bool, detail: str) -> None:
         self.verdicts.append((gate, passed, detail))
+        self.failed += not passed
 
 
 def run_gates(gi: GateInput, bounds: GlobalBounds = GlobalBounds()) -> GateReport:
@@ -176,8 +179,8 @@ def run_gates(gi: GateInput, bounds: GlobalBounds = GlobalBounds()) -> GateRepor
         notional = dec(action.size_usd) if action.size_usd else (
             dec(action.size_fraction) * dec(gi.equity_usd) if action.size_fraction else Decimal(0))
         size = notional / reference
-        low, high = dec(controls.min_order_usd), dec(controls.max_order_usd)
-        max_position = dec(min(controls.max_position_notional_usd, bounds.max_position_notional_usd))
+        low, high = bound(controls.min_order_usd), bound(controls.max_order_usd)
+        max_position = bound(min(controls.max_position_notional_usd, bounds.max_position_notional_usd))
         position_after = abs(gi.position_size * reference + (notional if side == "buy" else -notional))
         report.check("notional_limits", low <= notional <= high and position_after <= max_position,
                      f"order {notional:.2f} USD (limits {low}..{high}), position after {position_after:.2f} USD "
@@ -213,7 +216,7 @@ def run_gates(gi: GateInput, bounds: GlobalBounds = GlobalBounds()) -> GateRepor
     if not closing:
         report.check("drawdown_stop", gi.drawdown_pct < bounds.drawdown_stop_pct,
                      f"drawdown {gi.drawdown_pct:.2f}% (stop at {bounds.drawdown_stop_pct}%)")
-    if report.passed:
+    if not report.failed:  # every verdict came through `check`
         # Targets and stops round toward the entry: a long's target down and stop up, a short's the reverse.
         report.order = OrderDraft(side, rounded, price, action.order_type, closing,
                                   _bracket(action.take_profit, gi.rules, up=side == "sell"),

@@ -640,9 +640,9 @@ class DecisionRuntime:
             self.conn.executemany(
                 "UPDATE decision_runs SET status = ?, finished_ms = ?, reply_status = ?, error = ?, payload_key = ?, "
                 "payload_sha256 = ?, latency_ms = ?, tokens_in = ?, tokens_out = ? WHERE run_id = ?", finished)
-        self.conn.executemany("INSERT OR REPLACE INTO decision_actions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        self.conn.executemany("INSERT INTO decision_actions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                               actions)
-        self.conn.executemany("INSERT OR REPLACE INTO decision_gates VALUES (?, ?, ?, ?)", verdicts)
+        self.conn.executemany("INSERT INTO decision_gates VALUES (?, ?, ?, ?)", verdicts)
         self._write_orders([o for o in mine if o.status != "failed"], stamp)
         return lost
 

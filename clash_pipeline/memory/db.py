@@ -63,10 +63,13 @@ def reserve_ids(conn: sqlite3.Connection, table: str, key: str, count: int) -> r
     """A block of `count` ids of an AUTOINCREMENT table, taken from its sequence before any transaction needs them
     (as a database sequence hands out a cached block): a row inserted without an id gets one past the block, so a
     reserved id is the caller's alone. Each statement is atomic on its own (no savepoint)."""
-    conn.execute(f"INSERT INTO sqlite_sequence (name, seq) SELECT ?, (SELECT COALESCE(MAX({key}), 0) FROM {table}) "
-                 "WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = ?)", (table, table))
-    ((last,),) = conn.execute("UPDATE sqlite_sequence SET seq = seq + ? WHERE name = ? RETURNING seq",
-                              (count, table)).fetchall()
+    take = "UPDATE sqlite_sequence SET seq = seq + ? WHERE name = ? RETURNING seq"
+    taken = conn.execute(take, (count, table)).fetchall()
+    if not taken:  # the table's first row is yet to come: its sequence starts past the rows it holds
+        conn.execute(f"INSERT INTO sqlite_sequence (name, seq) SELECT ?, (SELECT COALESCE(MAX({key}), 0) FROM {table}) "
+                     "WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = ?)", (table, table))
+        taken = conn.execute(take, (count, table)).fetchall()
+    ((last,),) = taken
     return range(last - count + 1, last + 1)
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
 
-from clash_pipeline.market.exchange_rules import round_price, round_size
+from clash_pipeline.market.exchange_rules import quantum, round_price, round_size
 
 Level = tuple[Decimal, Decimal]  # (px, sz)
 
@@ -144,7 +144,7 @@ def fill_order(order: OrderSpec, snap: Snapshot, config: FillConfig = FillConfig
 def _mid_fallback(order: OrderSpec, snap: Snapshot, config: FillConfig) -> Fill:
     """No book: mid +/- (half the last known spread + one tick), rounded to the tick on the adverse side."""
     buying = order.side == "buy"
-    tick = Decimal(1).scaleb(-max(0, (8 if snap.kind == "spot" else 6) - snap.sz_decimals))
+    tick = quantum(-max(0, (8 if snap.kind == "spot" else 6) - snap.sz_decimals))
     half = (snap.last_spread or Decimal(0)) / 2
     raw = snap.mid + (half + tick if buying else -(half + tick))
     price = round_price(raw, snap.kind, snap.sz_decimals, up=buying)

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
+
+from clash_pipeline.market.exchange_rules import quantum
 
 MICRO = Decimal("0.000001")
 
 
 LEDGER_LIMIT = 2**63  # SQLite's INTEGER: the ledger holds amounts strictly inside +/- this many micro-USDC
+_LEDGER_LIMIT_USD = LEDGER_LIMIT * MICRO
+_ONE = Decimal(1)
 
 
 def to_micro(usd: Decimal) -> int:
     """USD to integer micro-USDC (banker's rounding): what the ledger stores, so sums are exact. An amount the
     ledger cannot hold (not finite, or beyond SQLite's 64-bit integers) is a ValueError naming it."""
-    if not usd.is_finite() or abs(usd) >= LEDGER_LIMIT * MICRO:
-        raise ValueError(f"{usd} USD is out of the ledger's range (finite, below {LEDGER_LIMIT * MICRO:.0f} USD)")
-    return int((usd / MICRO).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+    if not usd.is_finite() or abs(usd) >= _LEDGER_LIMIT_USD:
+        raise ValueError(f"{usd} USD is out of the ledger's range (finite, below {_LEDGER_LIMIT_USD:.0f} USD)")
+    return int((usd / MICRO).quantize(_ONE, rounding=ROUND_HALF_EVEN))
 
 
 def shown_price(price: Decimal) -> Decimal:
@@ -25,8 +29,8 @@ def shown_price(price: Decimal) -> Decimal:
     if not price.is_finite() or price == 0:
         return price
     exponent = min(0, price.adjusted() - 4)
-    rounded = price.quantize(Decimal(1).scaleb(exponent), rounding=ROUND_HALF_EVEN)
-    return rounded.quantize(Decimal(1)) if rounded == rounded.to_integral_value() else rounded.normalize()
+    rounded = price.quantize(quantum(exponent), rounding=ROUND_HALF_EVEN)
+    return rounded.quantize(_ONE) if rounded == rounded.to_integral_value() else rounded.normalize()
 
 
 def from_micro(amount: int) -> Decimal:
@@ -64,16 +68,16 @@ def apply_fill(position: Position, side: str, size: Decimal, price: Decimal, lev
     if current == 0 or (current > 0) == (delta > 0):
         new_size = current + delta
         entry = (abs(current) * position.entry + size * price) / abs(new_size)
-        return replace(position, size=new_size, entry=entry, leverage=leverage or position.leverage,
-                       stop_loss=stop_loss or position.stop_loss, take_profit=take_profit or position.take_profit), \
-            Decimal(0)
+        return Position(position.coin, new_size, entry, leverage or position.leverage, stop_loss or position.stop_loss,
+                        take_profit or position.take_profit), Decimal(0)
     closed = min(size, abs(current))
     realized = closed * (price - position.entry) * position.side
     new_size = current + delta
     if new_size == 0:
         return Position(position.coin, leverage=position.leverage), realized
     if (new_size > 0) == (current > 0):  # reduced
-        return replace(position, size=new_size), realized
+        return Position(position.coin, new_size, position.entry, position.leverage, position.stop_loss,
+                        position.take_profit), realized
     return Position(position.coin, new_size, price, leverage or position.leverage, stop_loss, take_profit), realized
 
 
