@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from clash_pipeline.memory.db import open_memory
 from clash_pipeline.paper.market import last_price
+from clash_pipeline.paper.market import price_reads
 from clash_pipeline.strategy.plan import channel_reads
 from clash_pipeline.strategy.reads import ReadAhead, SqlReader
 from clash_pipeline.timeutil import DAY_MS, HOUR_MS
@@ -26,6 +27,7 @@ READS = [
     *channel_reads("defillama", "capital_base", {"days": 2}, "BTC", "BTC"),
 ]
 READS.append(dataclasses.replace(READS[2], name="book, cut", limit=3))  # a limit that cuts a snapshot
+READS += price_reads("BTC")  # the newest row alone (its mid; its 1m candle: none here)
 stamps = st.builds(  # a grid of some spacing, thinned: sparse to dense
     lambda every, offset, keep: [T0 + m * 60_000 for m in range(offset, 2 * DAY_MS // 60_000, every)
                                  if m * 2_654_435_761 % 1000 < keep],
@@ -49,12 +51,12 @@ def _fill(conn, candles, mids, books, funding, vols, days) -> None:
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(candles=stamps, mids=stamps, books=stamps, funding=stamps, vols=stamps, days=stamps,
        steps=st.lists(st.sampled_from([0, STEP, STEP, 4 * STEP, HOUR_MS + 1, -STEP]), min_size=1, max_size=60),
-       span=st.sampled_from([STEP, HOUR_MS, DAY_MS]))
+       span=st.sampled_from([STEP, HOUR_MS, DAY_MS]), grid=st.sampled_from([None, STEP]))
 def test_read_ahead_serves_what_each_read_reads(tmp_path_factory, candles, mids, books, funding, vols, days, steps,
-                                                span):
+                                                span, grid):
     conn = open_memory(tmp_path_factory.mktemp("ahead") / "m.sqlite")
     _fill(conn, candles, mids, books, funding, vols, days)
-    direct, ahead = SqlReader(conn), ReadAhead(conn, span)
+    direct, ahead = SqlReader(conn), ReadAhead(conn, span, grid)  # on a grid: ticks on it, then (+1 ms) off it
     tick = T0 + DAY_MS // 2
     for step in steps:
         tick += step
@@ -82,7 +84,7 @@ def test_the_last_price_is_the_newer_of_mid_and_closed_candle_direct_or_read_ahe
     conn.executemany("INSERT INTO hl_mids VALUES ('BTC', ?, ?)", [(t, 1 + t % 89) for t in mids])
     conn.executemany("INSERT INTO hl_candles VALUES ('BTC', '1m', ?, ?, 1, 2, 0.5, ?, 10, 3)",
                      [(t, t + 59_999, 100 + t % 83) for t in dict.fromkeys(t - t % 60_000 for t in minutes)])
-    ahead, tick = ReadAhead(conn, HOUR_MS), T0 + DAY_MS // 2
+    ahead, on_grid, tick = ReadAhead(conn, HOUR_MS), ReadAhead(conn, HOUR_MS, STEP), T0 + DAY_MS // 2
     for step in steps:
         tick += step
         row = conn.execute(LAST_PRICE, ("BTC", tick, "BTC", tick - 60_000)).fetchone()
@@ -93,5 +95,22 @@ def test_the_last_price_is_the_newer_of_mid_and_closed_candle_direct_or_read_ahe
         assert (found is None) == (row is None)
         if row is not None and mid != candle:  # (a mid and a candle as new: the query's pick is not defined)
             assert float(found) == row[0], tick - T0
-        assert last_price(ahead, "BTC", tick) == last_price(conn, "BTC", tick), tick - T0
+        assert last_price(ahead, "BTC", tick) == last_price(on_grid, "BTC", tick) == last_price(conn, "BTC", tick), \
+            tick - T0
     conn.close()
+
+
+def test_on_a_grid_the_last_price_keeps_only_the_rows_it_gives_at_the_grid_times(tmp_path):
+    conn = open_memory(tmp_path / "m.sqlite")
+    start = T0 + DAY_MS // 2
+    conn.executemany("INSERT INTO hl_candles VALUES ('BTC', '1m', ?, ?, 1, 2, 0.5, ?, 10, 3)",
+                     [(t, t + 59_999, 100 + m % 83) for m in range(-60, 2 * 24 * 60) for t in (start + m * 60_000,)])
+    ahead, direct = ReadAhead(conn, DAY_MS, STEP), SqlReader(conn)
+    candle = price_reads("BTC")[1]
+    queries = []
+    conn.set_trace_callback(queries.append)
+    served = [ahead.rows(candle, start + k * STEP) for k in range(96)]
+    conn.set_trace_callback(None)
+    assert served == [direct.rows(candle, start + k * STEP) for k in range(96)]
+    assert len(queries) == 2 and len(ahead._windows[candle].rows) == 96  # its two reads; a row per grid time after
+    assert ahead.rows(candle, start + 7 * 60_000) == direct.rows(candle, start + 7 * 60_000)  # between: direct

@@ -191,7 +191,8 @@ class DecisionRuntime:
         # one drawdown stop (the gate's bound and the mark's stop) and one fill config, for every order and mark
         # backtests: history does not move under them, so packets and prices are read ahead in windows
         self.stored_history = read_ahead_ms is not None
-        self.reader = ReadAhead(conn, read_ahead_ms) if read_ahead_ms else SqlReader(conn)
+        self.reader = ReadAhead(conn, read_ahead_ms, interval_ms(cadence) if cadence else None) if read_ahead_ms \
+            else SqlReader(conn)  # on the cadence's grid: the ticks, marks and funding hours are on it
         self.fills, self.broker = fills, Broker(conn, fills, Decimal(str(bounds.drawdown_stop_pct)), self.reader)
         self.cadence = cadence  # a backtest's cadence overrides the prompt blocks' own
         self._bounds, self._fill_config = dataclasses.asdict(bounds), fills.as_dict()  # archived with every run
