@@ -13,8 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from functools import lru_cache
+from operator import attrgetter
 
-from clash_pipeline.decisions.action import Action
+from clash_pipeline.decisions.action import HOLD, Action
 from clash_pipeline.market.exchange_rules import (
     MIN_ORDER_VALUE,
     bound,
@@ -250,12 +251,14 @@ def _rules_json(rules: AssetRules) -> dict:
 
 
 _GATE_INPUT_FIELDS = tuple(f.name for f in fields(GateInput))
+_gate_input_values = attrgetter(*_GATE_INPUT_FIELDS)
+_HOLD_JSON = HOLD.model_dump(mode="json")  # the hold every hold engine proposes, dumped once
 
 
 def gate_input_to_dict(gi: GateInput) -> dict:
     """A gate input as JSON-able data (archived with each run, so `clash replay` can re-derive the verdict)."""
-    data = {name: getattr(gi, name) for name in _GATE_INPUT_FIELDS}
-    data["action"] = gi.action.model_dump(mode="json") if gi.action else None
+    data = dict(zip(_GATE_INPUT_FIELDS, _gate_input_values(gi)))
+    data["action"] = _HOLD_JSON if gi.action is HOLD else gi.action.model_dump(mode="json") if gi.action else None
     data["controls"] = _controls_json(gi.controls)
     data["rules"] = _rules_json(gi.rules) if gi.rules else None
     data["position_size"] = str(gi.position_size)

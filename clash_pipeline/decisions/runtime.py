@@ -38,6 +38,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import NamedTuple
 
 import orjson
 
@@ -79,8 +80,7 @@ BATCH = 100
 PACKET_CACHE = 256
 
 
-@dataclass(frozen=True)
-class Due:
+class Due(NamedTuple):  # a run's key and version: made for every pair each pass, and a dict key
     clone_id: int
     version: int
     prompt_id: str
@@ -464,8 +464,9 @@ class DecisionRuntime:
         hour (count, last), an engaged kill switch. Read once per pass (the mid per asset and tick, the orders per
         clone, the switches once): a clone's reads are read again after one of its orders is recorded."""
         mid = self.broker.last_price(d.coin, d.tick_ms)  # read once per asset and time: the mark reads it too
-        if "switches" not in self._pass_reads:
-            self._pass_reads["switches"] = dict(self.conn.execute(
+        switches = self._pass_reads.get("switches")
+        if switches is None:
+            switches = self._pass_reads["switches"] = dict(self.conn.execute(
                 "SELECT scope, scope || ': ' || COALESCE(reason, '') FROM kill_switches WHERE engaged = 1"))
         cache = self._clone_reads.setdefault(d.clone_id, {})
         if ("orders", d.tick_ms) not in cache:
@@ -473,8 +474,9 @@ class DecisionRuntime:
                 "SELECT COUNT(*), MAX(o.created_ms) FROM orders o JOIN decision_runs r USING (run_id) WHERE "
                 "o.clone_id = ? AND r.context_label = ? AND o.created_ms > ? AND o.created_ms <= ?",
                 (d.clone_id, self.context, d.tick_ms - HOUR_MS, d.tick_ms)).fetchone()
-        orders, switches = cache["orders", d.tick_ms], self._pass_reads["switches"]
-        switch = next((switches[s] for s in sorted(switches) if s in ("global", f"clone:{d.clone_id}")), None)
+        orders = cache["orders", d.tick_ms]
+        # the clone's own switch first, then the global one (each says which it is)
+        switch = (switches.get(f"clone:{d.clone_id}") or switches.get("global")) if switches else None
         return (None if mid is None else float(mid), orders[0], orders[1], switch)
 
     def _gate_input(self, d: Due, prompt: TradingPromptBlock, enabled: bool, proposal: Proposal, newest_ms: int | None,
