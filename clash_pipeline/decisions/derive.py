@@ -24,8 +24,9 @@ def derive(gate_input: GateInput, bounds: GlobalBounds, read_snapshot: Callable[
            fills: FillConfig) -> Derivation:
     """The gates' verdict; if they make an order, its fill against the snapshot (read only then)."""
     gates = run_gates(gate_input, bounds)
-    verdict = (RunStatus.HELD if gates.order is None else RunStatus.ORDERED) if gates.passed else RunStatus.REJECTED
-    if {g for g, ok, _ in gates.verdicts if not ok} == {"model_budget"}:
+    verdict = (RunStatus.HELD if gates.order is None else RunStatus.ORDERED) if not gates.failed else \
+        RunStatus.REJECTED
+    if gates.failed == 1 and next(g for g, ok, _ in gates.verdicts if not ok) == "model_budget":
         verdict = RunStatus.HELD  # the clone spent its model budget: it holds, and the gate says why
     if gates.order is None:
         return Derivation(verdict, gates)
