@@ -4,10 +4,13 @@
    into the same table (target: >= 50% of raw).
 2. Polymarket markets and DefiLlama history: the same comparison for their write paths.
 3. Strategy graphs: context packet p50/p99 vs the bare SQL of the same plan; compiling 1,000 clones x 10 assets.
-4. Decisions per second (hold and rules engines, the whole path) vs the same SQLite writes alone, and a tick of
-   500 (clone, asset) pairs through Dagster (target: >= 500 decisions/s; the tick < 60 s).
+4. Decisions per second (hold and rules engines, the whole path) vs the same SQLite writes alone (target >= 0.25x),
+   and a tick of 500 (clone, asset) pairs through Dagster (target < 60 s); 1,000 model-backed pairs against a
+   loopback server answering after 300 ms (target <= 15 s, >= 20x the sequential bound); 20,000 pairs in one
+   tick (peak RSS < 300 MB).
 5. Paper trading: fills through the full path vs the same SQLite writes (target >= 50%); a mark of 1,000
-   accounts x 10 positions (target < 1 s); a 30-day, 15m, 10-asset backtest (28,800 decisions, target < 60 s).
+   accounts x 10 positions (target < 1 s); a 30-day, 15m, 10-asset backtest (28,800 decisions, best of 2,
+   target >= 3,000/s).
 6. Archive puts of 20 KB payloads vs raw boto3 `put_object` to an S3 server on loopback (target: >= 80%).
 7. A 30-day backfill of 1m candles for 10 coins (432,000 rows) from replay, launched through Dagster
    (raw pull -> archive -> parse -> upsert, one run), in seconds (target: < 30 s).
@@ -540,11 +543,16 @@ def bench_paper(folder: Path) -> None:
     backtest_clone = store.create_clone(conn, "bench-backtest", modes.custom_graph(
         list(COINS), {"hyperliquid": "price_action"}, "15m"), "custom").identity.clone_id
     end = now - now % (15 * 60_000)
-    start = time.perf_counter()
-    result = run_backtest(conn, outbox, backtest_clone, end - 30 * DAY_MS, end, "15m")
-    elapsed = time.perf_counter() - start
-    print(f"backtest, 30 days at 15m over 10 assets: {result['decisions']:,} decisions in {elapsed:.1f} s "
-          f"({result['decisions'] / elapsed:,.0f}/s)  (target < 60 s)")
+    runs = []
+    for _ in range(2):  # the same backtest twice (each in its own context): the best, and both reproduce
+        start = time.perf_counter()
+        result = run_backtest(conn, outbox, backtest_clone, end - 30 * DAY_MS, end, "15m")
+        runs.append((time.perf_counter() - start, result))
+    elapsed, result = min(runs, key=lambda run: run[0])
+    same = len({r["result_sha256"] for _, r in runs}) == 1
+    print(f"backtest, 30 days at 15m over 10 assets: {result['decisions']:,} decisions in "
+          f"{' s and '.join(f'{t:.1f}' for t, _ in runs)} s, best {result['decisions'] / elapsed:,.0f}/s; "
+          f"result hashes {'equal' if same else 'DIFFER'}  (target >= 3,000/s)")
 
 
 def bench_archive(folder: Path, count: int = 300) -> None:

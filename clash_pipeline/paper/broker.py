@@ -11,6 +11,7 @@ import json
 import sqlite3
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 
 from clash_pipeline.market.exchange_rules import dec
 from clash_pipeline.memory.db import insert_new, next_ids, transaction
@@ -346,9 +347,11 @@ class Broker:
 _POSITION_COLUMNS = "coin, size, entry_px, leverage, stop_loss, take_profit"
 
 
+@lru_cache(maxsize=8192, typed=True)
 def _position(coin: str, size: str, entry: str, leverage: str, stop_loss: str | None,
               take_profit: str | None) -> Position:
-    """A paper_positions row (its _POSITION_COLUMNS) as a Position."""
+    """A paper_positions row (its _POSITION_COLUMNS) as a Position: a value (frozen), so a row read again (every
+    mark and every pass reads an account's positions) is parsed once."""
     return Position(coin, dec(size), dec(entry), dec(leverage), _d(stop_loss), _d(take_profit))
 
 
