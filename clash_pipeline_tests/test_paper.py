@@ -170,6 +170,8 @@ def test_a_backtest_run_twice_gives_identical_results_and_replay_matches(trading
     conn = runtime.conn
     ordered = [r for (r,) in conn.execute("SELECT run_id FROM decision_runs WHERE status = 'ordered'")]
     assert ordered and all(replay_run(conn, runtime.outbox, r)["matches"] for r in ordered)
+    gates = next(c for c in replay_run(conn, runtime.outbox, ordered[0])["checks"] if c["check"] == "gates")
+    assert list(gates["recorded"]) == list(gates["derived"])  # both in the order the gates are evaluated
     assert all(reconcile(conn, a)["balanced"] for (a,) in conn.execute("SELECT account_id FROM paper_accounts"))
     conn.execute("UPDATE orders SET size = '999' WHERE run_id = ?", (ordered[0],))  # a record that lies
     mismatch = replay_run(conn, runtime.outbox, ordered[0])

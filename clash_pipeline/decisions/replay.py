@@ -12,7 +12,7 @@ from clash_pipeline.archive.outbox import Outbox
 from clash_pipeline.decisions import payloads
 from clash_pipeline.decisions.engines import proposal_from_reply
 from clash_pipeline.decisions.derive import derive
-from clash_pipeline.decisions.gates import GlobalBounds, gate_input_from_dict
+from clash_pipeline.decisions.gates import GlobalBounds, gate_input_from_dict, in_evaluation_order
 from clash_pipeline.paper.fills import FillConfig, Snapshot
 from clash_pipeline.paper.positions import to_micro
 
@@ -39,7 +39,8 @@ def replay_run(conn: sqlite3.Connection, outbox: Outbox, run_id: int) -> dict:
     derived = derive(gate_input, GlobalBounds(**payload["bounds"]), lambda: snap and Snapshot.from_dict(snap), config)
     report = derived.gates
     checks = [("verdict", str(derived.verdict), status)]
-    gates = dict(conn.execute("SELECT gate, passed FROM decision_gates WHERE run_id = ?", (run_id,)).fetchall())
+    gates = dict(in_evaluation_order(conn.execute("SELECT gate, passed FROM decision_gates WHERE run_id = ?",
+                                                  (run_id,)).fetchall()))  # shown as derived: in evaluation order
     checks.append(("gates", {g: int(p) for g, p, _ in report.verdicts}, gates))
     order = conn.execute("SELECT order_id, side, size, price, order_type, reduce_only FROM orders WHERE run_id = ?",
                          (run_id,)).fetchone()
