@@ -158,6 +158,24 @@ def test_a_retried_fill_applies_nothing_twice(trading_home):
     assert broker.positions(account)["ETH"].size == D("1")
 
 
+@pytest.mark.parametrize("cadence", ["15m", "1h"])
+def test_a_simulation_read_ahead_trades_as_one_reading_each_tick_directly(trading_home, cadence):
+    """Over stored history packets and prices come from read-ahead windows (on the cadence's grid): the equity
+    curve and every fill are those of the same simulation reading each tick's rows with their own queries."""
+    from clash_pipeline.decisions.backtest import _accounts, result_hash, simulate
+
+    runtime = trading_runtime(trading_home)
+    start = NOW_MS - NOW_MS % HOUR_MS - 6 * HOUR_MS
+    hashes = []
+    for label, stored in (("direct", False), ("ahead", True)):
+        decisions, _ = simulate(runtime.conn, runtime.outbox, [1], label, start, start + 6 * HOUR_MS, cadence,
+                                stored_history=stored)
+        account = _accounts(runtime.conn, 1, label)[0]
+        fills = runtime.conn.execute("SELECT COUNT(*) FROM paper_fills WHERE account_id = ?", (account,)).fetchone()
+        hashes.append((decisions, fills, result_hash(runtime.conn, account)))
+    assert hashes[0] == hashes[1] and hashes[0][0] > 0 and hashes[0][1] > (0,)
+
+
 def test_a_backtest_run_twice_gives_identical_results_and_replay_matches(trading_home):
     runtime = trading_runtime(trading_home)
     start = NOW_MS - NOW_MS % HOUR_MS - 6 * HOUR_MS

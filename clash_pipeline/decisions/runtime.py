@@ -26,6 +26,7 @@ import dataclasses
 import gc
 import hashlib
 import logging
+import math
 import os
 import secrets
 import socket
@@ -191,8 +192,9 @@ class DecisionRuntime:
         # one drawdown stop (the gate's bound and the mark's stop) and one fill config, for every order and mark
         # backtests: history does not move under them, so packets and prices are read ahead in windows
         self.stored_history = read_ahead_ms is not None
-        self.reader = ReadAhead(conn, read_ahead_ms, interval_ms(cadence) if cadence else None) if read_ahead_ms \
-            else SqlReader(conn)  # on the cadence's grid: the ticks, marks and funding hours are on it
+        # on a grid the ticks (their packets and marks) and the funding hours are all on: the cadence, at most an hour
+        grid = math.gcd(interval_ms(cadence), HOUR_MS) if cadence else None
+        self.reader = ReadAhead(conn, read_ahead_ms, grid) if read_ahead_ms else SqlReader(conn)
         self.fills, self.broker = fills, Broker(conn, fills, Decimal(str(bounds.drawdown_stop_pct)), self.reader)
         self.cadence = cadence  # a backtest's cadence overrides the prompt blocks' own
         self._bounds, self._fill_config = dataclasses.asdict(bounds), fills.as_dict()  # archived with every run
