@@ -77,6 +77,10 @@ def test_rules_engine_is_deterministic_and_follows_its_signals():
     flat = _packet([100.0] * 13, imbalance=0.1, funding=0.0)
     assert rules.propose(_request(packet=flat)).action.action == "hold"
     assert rules.propose(_request(packet={"channels": {}})).action.reason == "no closed candles in the context"
+    reply = rules.propose(_request(packet=up)).raw_reply  # its reply: the whole action, as the schema writes it
+    assert Action.model_validate_json(reply) == first.action and '"limit_price":null' in reply
+    with pytest.raises(ValueError, match="finite"):  # a price that is not finite never becomes an order
+        rules.propose(_request(packet=_packet([100.0] * 12 + [float("inf")], imbalance=0.0, funding=0.0)))
 
 
 def test_hold_engine_and_a_new_engine_registers_without_touching_the_worker():

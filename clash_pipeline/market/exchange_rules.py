@@ -63,7 +63,8 @@ def round_price(price: Decimal, kind: str, sz_decimals: int, up: bool) -> Decima
     exponent = max(exponent, -price_decimals(kind, sz_decimals))
     rounded = price.quantize(quantum(exponent), rounding=rounding)
     # A positive price is valid exactly when this step holds it as it is (at most 5 significant figures and the
-    # asset's decimals, or an integer): a valid price comes back unchanged, as `valid_price` would have it.
+    # asset's decimals, or an integer): a valid price comes back unchanged. (A Decimal of more than the context's
+    # 28 digits, which no float or price arithmetic makes, is rounded here where `valid_price` rounds it first.)
     return price if price > 0 and rounded == price else plain(rounded)
 
 

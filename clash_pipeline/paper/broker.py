@@ -364,7 +364,8 @@ def _fill_row(fill_id: int | None, b: Booking) -> tuple:
     """A booking as its paper_fills row (a NULL id: the table picks the next)."""
     return (fill_id, b.account_id, b.order_id, b.cause, b.coin, b.side, str(b.fill.size), str(b.fill.price),
             b.fill.liquidity, to_micro(b.fill.fee), to_micro(b.fill.half_spread_cost), to_micro(b.fill.impact_cost),
-            str(b.fill.unfilled), b.fill.source, json.dumps(b.fill.notes), b.snap.json, b.ts_ms)
+            str(b.fill.unfilled), b.fill.source, json.dumps(b.fill.notes) if b.fill.notes else "[]", b.snap.json,
+            b.ts_ms)
 
 
 def _d(value: str | None) -> Decimal | None:

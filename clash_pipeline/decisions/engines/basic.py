@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import time
 
-import orjson
-
 from clash_pipeline.decisions.action import HOLD, Action
 from clash_pipeline.decisions.engines import EngineRequest, Proposal, register
 
@@ -73,26 +71,23 @@ class RulesEngine:
         started = time.perf_counter()
         found = signals(request.packet)
         if found is None:
-            action = {"action": "hold", "confidence": 1.0, "reason": "no closed candles in the context"}
+            action = Action(action="hold", confidence=1.0, reason="no closed candles in the context")
         elif abs(found["score"]) < THRESHOLD:
-            action = {"action": "hold", "confidence": round(1 - abs(found["score"]), 4),
-                      "reason": f"signals disagree or are weak: score {found['score']:+.3f}"}
+            action = Action(action="hold", confidence=round(1 - abs(found["score"]), 4),
+                            reason=f"signals disagree or are weak: score {found['score']:+.3f}")
         else:
             long, last, controls = found["score"] > 0, found["last_close"], request.controls
             stop = controls.stop_loss_pct / 100 if controls.stop_loss_pct else None
             take = controls.take_profit_pct / 100 if controls.take_profit_pct else None
             size = min(max(request.equity_usd * 0.1 * abs(found["score"]), controls.min_order_usd),
                        controls.max_order_usd)
-            action = {
-                "action": "open_long" if long else "open_short", "size_usd": round(size, 2),
-                "leverage": min(2.0, controls.max_leverage), "order_type": "market",
-                "stop_loss": None if stop is None else last * (1 - stop if long else 1 + stop),
-                "take_profit": None if take is None else last * (1 + take if long else 1 - take),
-                "confidence": round(min(abs(found["score"]), 1.0), 4),
-                "reason": (f"score {found['score']:+.3f}: momentum {found['momentum']:+.4%}, "
-                           f"imbalance {found['imbalance']:+.3f}, funding {found['funding']:+.6f}/h"),
-            }
-        # its reply is the action's JSON, read back as a model's reply is (and as `clash replay` reads it)
-        reply = orjson.dumps(action).decode()
-        return Proposal(Action.model_validate_json(reply), "ok", reply,
-                        latency_ms=(time.perf_counter() - started) * 1000)
+            action = Action(
+                action="open_long" if long else "open_short", size_usd=round(size, 2),
+                leverage=min(2.0, controls.max_leverage), order_type="market",
+                stop_loss=None if stop is None else last * (1 - stop if long else 1 + stop),
+                take_profit=None if take is None else last * (1 + take if long else 1 - take),
+                confidence=round(min(abs(found["score"]), 1.0), 4),
+                reason=(f"score {found['score']:+.3f}: momentum {found['momentum']:+.4%}, "
+                        f"imbalance {found['imbalance']:+.3f}, funding {found['funding']:+.6f}/h"),
+            )
+        return Proposal(action, "ok", action.model_dump_json(), latency_ms=(time.perf_counter() - started) * 1000)
