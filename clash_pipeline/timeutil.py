@@ -44,7 +44,6 @@ def day_start_ms(day: date | str) -> int:
 
 
 @lru_cache(maxsize=4096)  # packets of one tick, and views of one day, say the same times again and again
-@lru_cache(maxsize=4096)  # a tick's time is formatted by every packet of the tick
 def iso(ms: int | None) -> str | None:
     """Readable UTC time for logs and metadata."""
     if ms is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from clash_pipeline.market.exchange_rules import quantum
+from clash_pipeline.market.exchange_rules import plain, quantum
 
 MICRO = Decimal("0.000001")
 
@@ -29,8 +29,7 @@ def shown_price(price: Decimal) -> Decimal:
     if not price.is_finite() or price == 0:
         return price
     exponent = min(0, price.adjusted() - 4)
-    rounded = price.quantize(quantum(exponent), rounding=ROUND_HALF_EVEN)
-    return rounded.quantize(_ONE) if rounded == rounded.to_integral_value() else rounded.normalize()
+    return plain(price.quantize(quantum(exponent), rounding=ROUND_HALF_EVEN))
 
 
 def from_micro(amount: int) -> Decimal:

@@ -67,21 +67,25 @@ class ReadAhead(SqlReader):
         self._windows: dict[Read, _Window] = {}
 
     def _window(self, read: Read, as_of_ms: int) -> _Window | None:
+        """The window that serves the read at `as_of_ms` (opened there if the last one is past); None where the
+        read goes to its own query: time going back, or a grid window asked between its times."""
         window = self._windows.get(read)
-        if window is not None and window.start_ms <= as_of_ms <= window.end_ms:
-            return None if window.grid_ms and as_of_ms % window.grid_ms else window  # between grid times: direct
-        if window is not None and as_of_ms < window.start_ms:
-            return None  # going back in time: read directly
+        if window is None or as_of_ms > window.end_ms:
+            window = self._windows[read] = self._open(read, as_of_ms)
+        elif as_of_ms < window.start_ms:
+            return None
+        return None if window.grid_ms and as_of_ms % window.grid_ms else window
+
+    def _open(self, read: Read, as_of_ms: int) -> _Window:
+        """A window from `as_of_ms`: the read's rows then, and those it can give over the next `span_ms`."""
         sql, params = read.sql(as_of_ms, stamped=True)
         base = self.conn.execute(sql, params).fetchall()[::-1]
         grid = self.grid_ms if self.grid_ms and read.latest_row else None
         sql, params = read.ahead_at_sql(as_of_ms, as_of_ms + self.span_ms, grid) if grid else \
             read.ahead_sql(as_of_ms, as_of_ms + self.span_ms)
         ahead = self.conn.execute(sql, params).fetchall()
-        window = _Window(as_of_ms, as_of_ms + self.span_ms, [r[0] for r in base], [r[1:] for r in base],
-                         [r[0] for r in ahead], [r[1:] for r in ahead], grid_ms=grid)
-        self._windows[read] = window
-        return None if grid and as_of_ms % grid else window
+        return _Window(as_of_ms, as_of_ms + self.span_ms, [r[0] for r in base], [r[1:] for r in base],
+                       [r[0] for r in ahead], [r[1:] for r in ahead], grid_ms=grid)
 
     def _spans(self, read: Read, as_of_ms: int) -> tuple[_Window, int, int, int] | None:
         """Which of a window's rows the read gives at `as_of_ms`: those it gave when the window opened from
